@@ -1,0 +1,565 @@
+//! The access-control list: a sorted command universe and one rule per capability.
+//!
+//! This is the data model that `gatehouse-build` generates from permission and capability files
+//! as `static` tables; [`Acl::builder`] builds the same model in code. Either way the ACL holds
+//! only data (strings and bit sets); the router compiles its patterns once, when it is built.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use crate::bitset::{Bits, CommandId};
+use crate::pattern::{LabelGlob, RemotePattern};
+
+/// A string that generated code can borrow for `'static` and builders can own.
+pub type Text = Cow<'static, str>;
+/// A list that generated code can borrow for `'static` and builders can own.
+pub type List<T> = Cow<'static, [T]>;
+
+/// An access-control list: which callers may call which commands.
+///
+/// Commands are identified by their index in the sorted list of command names (the *universe*).
+/// Each [`Capability`] applies to callers whose label matches its globs and whose origin it
+/// accepts, and carries an allow set and a deny set over that universe. A caller may call a
+/// command when some capability that applies to it allows the command and no capability that
+/// applies to it denies it: **deny wins**, but only for the callers the denying capability
+/// applies to.
+///
+/// An empty ACL allows nothing; there is no allow-all default.
+#[derive(Clone, Debug, Default)]
+pub struct Acl {
+    commands: List<Text>,
+    capabilities: List<Capability>,
+}
+
+impl Acl {
+    /// Starts an ACL in code. See [`AclBuilder`].
+    pub fn builder() -> AclBuilder {
+        AclBuilder::default()
+    }
+
+    /// An ACL over `'static` tables, as `gatehouse-build` generates it. `commands` must be
+    /// sorted and without duplicates, and every capability's bit sets must index into it; the
+    /// router checks both when it is built.
+    pub const fn from_static(
+        commands: &'static [Text],
+        capabilities: &'static [Capability],
+    ) -> Self {
+        Self {
+            commands: Cow::Borrowed(commands),
+            capabilities: Cow::Borrowed(capabilities),
+        }
+    }
+
+    /// The sorted command universe; a command's [`CommandId`] is its index here.
+    pub fn commands(&self) -> &[Text] {
+        &self.commands
+    }
+
+    /// The capabilities, in the order they were declared.
+    pub fn capabilities(&self) -> &[Capability] {
+        &self.capabilities
+    }
+
+    /// The id of `name` in this ACL, by binary search. The router uses a faster table.
+    pub fn command_id(&self, name: &str) -> Option<CommandId> {
+        self.commands
+            .binary_search_by(|c| c.as_ref().cmp(name))
+            .ok()
+            .map(|i| CommandId::new(i as u32))
+    }
+
+    /// The name of the command with id `id`.
+    pub fn command_name(&self, id: CommandId) -> Option<&str> {
+        self.commands.get(id.index()).map(|c| c.as_ref())
+    }
+
+    /// Checks what `from_static` cannot: sorted unique commands, bit sets within the universe,
+    /// distinct capability identifiers, and patterns that compile.
+    pub(crate) fn validate(&self) -> Result<(), AclError> {
+        let mut problems = Vec::new();
+        if let Some(w) = self.commands.windows(2).find(|w| w[0] >= w[1]) {
+            problems.push(AclProblem::UnsortedCommands {
+                first: w[0].to_string(),
+                second: w[1].to_string(),
+            });
+        }
+        let len = self.commands.len();
+        let mut seen = BTreeSet::new();
+        for cap in self.capabilities.iter() {
+            if !seen.insert(cap.identifier.as_ref()) {
+                problems.push(AclProblem::DuplicateCapability {
+                    capability: cap.identifier.to_string(),
+                });
+            }
+            for bits in [&cap.allow, &cap.deny] {
+                if let Some(id) = bits.iter().find(|id| id.index() >= len) {
+                    problems.push(AclProblem::IdOutOfRange {
+                        capability: cap.identifier.to_string(),
+                        id: id.index(),
+                        len,
+                    });
+                }
+            }
+            problems.extend(cap.pattern_problems());
+        }
+        AclError::check(problems)
+    }
+}
+
+/// One capability, compiled: which callers it applies to and which commands it allows and denies.
+#[derive(Clone, Debug)]
+pub struct Capability {
+    identifier: Text,
+    description: Text,
+    windows: List<Text>,
+    webviews: List<Text>,
+    local: bool,
+    remote: List<Text>,
+    allow: Bits,
+    deny: Bits,
+}
+
+impl Capability {
+    /// Starts a capability in code; add it to an ACL with [`AclBuilder::capability`].
+    pub fn builder(identifier: impl Into<Text>) -> CapabilityBuilder {
+        CapabilityBuilder {
+            identifier: identifier.into(),
+            description: Text::Borrowed(""),
+            windows: Vec::new(),
+            webviews: Vec::new(),
+            local: true,
+            remote: Vec::new(),
+            allow: Vec::new(),
+            deny: Vec::new(),
+        }
+    }
+
+    /// A capability over `'static` tables, as `gatehouse-build` generates it.
+    #[allow(clippy::too_many_arguments)]
+    pub const fn from_static(
+        identifier: &'static str,
+        description: &'static str,
+        windows: &'static [Text],
+        webviews: &'static [Text],
+        local: bool,
+        remote: &'static [Text],
+        allow: &'static [u64],
+        deny: &'static [u64],
+    ) -> Self {
+        Self {
+            identifier: Cow::Borrowed(identifier),
+            description: Cow::Borrowed(description),
+            windows: Cow::Borrowed(windows),
+            webviews: Cow::Borrowed(webviews),
+            local,
+            remote: Cow::Borrowed(remote),
+            allow: Bits::from_static(allow),
+            deny: Bits::from_static(deny),
+        }
+    }
+
+    /// The capability's identifier.
+    pub fn identifier(&self) -> &str {
+        &self.identifier
+    }
+
+    /// What the capability is for.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// Globs over window labels this capability applies to.
+    pub fn windows(&self) -> &[Text] {
+        &self.windows
+    }
+
+    /// Globs over webview labels this capability applies to (either list may match).
+    pub fn webviews(&self) -> &[Text] {
+        &self.webviews
+    }
+
+    /// Whether the capability applies to local frontends.
+    pub fn local(&self) -> bool {
+        self.local
+    }
+
+    /// URL patterns of the remote origins the capability applies to.
+    pub fn remote(&self) -> &[Text] {
+        &self.remote
+    }
+
+    /// The commands this capability allows.
+    pub fn allow(&self) -> &Bits {
+        &self.allow
+    }
+
+    /// The commands this capability denies to the callers it applies to.
+    pub fn deny(&self) -> &Bits {
+        &self.deny
+    }
+
+    fn pattern_problems(&self) -> Vec<AclProblem> {
+        let mut problems = Vec::new();
+        for glob in self.windows.iter().chain(self.webviews.iter()) {
+            if let Err(message) = LabelGlob::new(glob) {
+                problems.push(AclProblem::InvalidGlob {
+                    capability: self.identifier.to_string(),
+                    pattern: glob.to_string(),
+                    message,
+                });
+            }
+        }
+        for pattern in self.remote.iter() {
+            if let Err(message) = RemotePattern::new(pattern) {
+                problems.push(AclProblem::InvalidUrlPattern {
+                    capability: self.identifier.to_string(),
+                    pattern: pattern.to_string(),
+                    message,
+                });
+            }
+        }
+        problems
+    }
+}
+
+/// Builds an [`Acl`] in code.
+///
+/// ```
+/// use gatehouse_runtime::{Acl, Capability};
+///
+/// let acl = Acl::builder()
+///     .commands(["add", "delete_note", "read_note"])
+///     .capability(Capability::builder("main").windows(["main"]).allow(["add", "read_note", "delete_note"]))
+///     .capability(Capability::builder("viewer").windows(["viewer-*"]).allow(["read_note"]))
+///     .build()?;
+/// assert_eq!(acl.commands().len(), 3);
+/// # Ok::<(), gatehouse_runtime::AclError>(())
+/// ```
+#[derive(Debug, Default)]
+#[must_use]
+pub struct AclBuilder {
+    commands: BTreeSet<Text>,
+    capabilities: Vec<CapabilityBuilder>,
+}
+
+impl AclBuilder {
+    /// Adds a command name to the universe.
+    pub fn command(mut self, name: impl Into<Text>) -> Self {
+        self.commands.insert(name.into());
+        self
+    }
+
+    /// Adds command names to the universe.
+    pub fn commands<I>(mut self, names: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<Text>,
+    {
+        self.commands.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds a capability.
+    pub fn capability(mut self, capability: CapabilityBuilder) -> Self {
+        self.capabilities.push(capability);
+        self
+    }
+
+    /// Resolves names to ids and checks the whole ACL.
+    ///
+    /// # Errors
+    ///
+    /// Every problem found, together: a capability that allows or denies a command outside the
+    /// universe (with the closest known name), duplicate capability identifiers, invalid label
+    /// globs and invalid URL patterns.
+    pub fn build(self) -> Result<Acl, AclError> {
+        let commands: Vec<Text> = self.commands.into_iter().collect();
+        let index: BTreeMap<&str, CommandId> = commands
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.as_ref(), CommandId::new(i as u32)))
+            .collect();
+        let mut problems = Vec::new();
+        let mut capabilities = Vec::with_capacity(self.capabilities.len());
+        for cap in self.capabilities {
+            let mut resolve = |names: &[Text]| -> Bits {
+                let mut bits = Bits::with_len(commands.len());
+                for name in names {
+                    match index.get(name.as_ref()) {
+                        Some(&id) => bits.insert(id),
+                        None => problems.push(AclProblem::UnknownCommand {
+                            capability: cap.identifier.to_string(),
+                            command: name.to_string(),
+                            suggestion: closest(name, commands.iter().map(|c| c.as_ref())),
+                        }),
+                    }
+                }
+                bits
+            };
+            let allow = resolve(&cap.allow);
+            let deny = resolve(&cap.deny);
+            capabilities.push(Capability {
+                identifier: cap.identifier,
+                description: cap.description,
+                windows: cap.windows.into(),
+                webviews: cap.webviews.into(),
+                local: cap.local,
+                remote: cap.remote.into(),
+                allow,
+                deny,
+            });
+        }
+        let acl = Acl {
+            commands: commands.into(),
+            capabilities: capabilities.into(),
+        };
+        if let Err(mut more) = acl.validate() {
+            problems.append(&mut more.problems);
+        }
+        AclError::check(problems)?;
+        Ok(acl)
+    }
+}
+
+/// Builds one [`Capability`] in code, naming commands; see [`AclBuilder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct CapabilityBuilder {
+    identifier: Text,
+    description: Text,
+    windows: Vec<Text>,
+    webviews: Vec<Text>,
+    local: bool,
+    remote: Vec<Text>,
+    allow: Vec<Text>,
+    deny: Vec<Text>,
+}
+
+impl CapabilityBuilder {
+    /// Says what the capability is for.
+    pub fn description(mut self, description: impl Into<Text>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// Adds globs over window labels (`"main"`, `"editor-*"`).
+    pub fn windows<I: IntoIterator<Item = S>, S: Into<Text>>(mut self, globs: I) -> Self {
+        self.windows.extend(globs.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds globs over webview labels. A caller matches when its window *or* its webview matches.
+    pub fn webviews<I: IntoIterator<Item = S>, S: Into<Text>>(mut self, globs: I) -> Self {
+        self.webviews.extend(globs.into_iter().map(Into::into));
+        self
+    }
+
+    /// Whether the capability applies to local frontends (default `true`).
+    pub fn local(mut self, local: bool) -> Self {
+        self.local = local;
+        self
+    }
+
+    /// Adds URL patterns (browser `URLPattern` syntax) of remote origins the capability applies to.
+    pub fn remote<I: IntoIterator<Item = S>, S: Into<Text>>(mut self, patterns: I) -> Self {
+        self.remote.extend(patterns.into_iter().map(Into::into));
+        self
+    }
+
+    /// Allows these commands.
+    pub fn allow<I: IntoIterator<Item = S>, S: Into<Text>>(mut self, commands: I) -> Self {
+        self.allow.extend(commands.into_iter().map(Into::into));
+        self
+    }
+
+    /// Denies these commands to the callers this capability applies to, whatever else allows them.
+    pub fn deny<I: IntoIterator<Item = S>, S: Into<Text>>(mut self, commands: I) -> Self {
+        self.deny.extend(commands.into_iter().map(Into::into));
+        self
+    }
+}
+
+/// Every problem found in an ACL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct AclError {
+    /// The problems, in the order they were found.
+    pub problems: Vec<AclProblem>,
+}
+
+impl AclError {
+    fn check(problems: Vec<AclProblem>) -> Result<(), AclError> {
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(AclError { problems })
+        }
+    }
+}
+
+impl fmt::Display for AclError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid ACL ({} problem", self.problems.len())?;
+        if self.problems.len() != 1 {
+            f.write_str("s")?;
+        }
+        f.write_str(")")?;
+        for p in &self.problems {
+            write!(f, "\n  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One problem in an ACL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AclProblem {
+    /// A capability names a command that is not in the universe.
+    #[error("capability `{capability}` names unknown command `{command}`{}", did_you_mean(suggestion))]
+    UnknownCommand {
+        /// The capability.
+        capability: String,
+        /// The unknown name.
+        command: String,
+        /// The closest known command, if one is close.
+        suggestion: Option<String>,
+    },
+    /// Two capabilities share an identifier.
+    #[error("capability identifier `{capability}` is used twice")]
+    DuplicateCapability {
+        /// The identifier.
+        capability: String,
+    },
+    /// A label glob does not compile.
+    #[error("capability `{capability}` has an invalid label glob `{pattern}`: {message}")]
+    InvalidGlob {
+        /// The capability.
+        capability: String,
+        /// The glob as written.
+        pattern: String,
+        /// Why it is invalid.
+        message: String,
+    },
+    /// A remote URL pattern does not compile.
+    #[error("capability `{capability}` has an invalid URL pattern `{pattern}`: {message}")]
+    InvalidUrlPattern {
+        /// The capability.
+        capability: String,
+        /// The pattern as written.
+        pattern: String,
+        /// Why it is invalid.
+        message: String,
+    },
+    /// The command universe of a static ACL is not sorted and unique.
+    #[error("commands `{first}` and `{second}` are out of order or repeated in the command list")]
+    UnsortedCommands {
+        /// The earlier name.
+        first: String,
+        /// The later name.
+        second: String,
+    },
+    /// A bit set of a static ACL refers past the end of the universe.
+    #[error("capability `{capability}` refers to command id {id}, but there are only {len} commands")]
+    IdOutOfRange {
+        /// The capability.
+        capability: String,
+        /// The id.
+        id: usize,
+        /// The universe size.
+        len: usize,
+    },
+}
+
+pub(crate) fn did_you_mean(suggestion: &Option<String>) -> String {
+    match suggestion {
+        Some(s) => format!(" (did you mean `{s}`?)"),
+        None => String::new(),
+    }
+}
+
+/// The candidate closest to `name` by edit distance, if it is close enough to be a likely typo.
+pub(crate) fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
+    let limit = (name.chars().count() / 3).max(1);
+    candidates
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.to_string())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == cb {
+                prev
+            } else {
+                1 + prev.min(cur).min(row[j])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_resolves_names_to_sorted_ids() {
+        let acl = Acl::builder()
+            .commands(["zeta", "alpha", "mid"])
+            .capability(Capability::builder("c").windows(["main"]).allow(["zeta"]).deny(["alpha"]))
+            .build()
+            .expect("valid");
+        assert_eq!(acl.commands(), ["alpha", "mid", "zeta"]);
+        let cap = &acl.capabilities()[0];
+        assert!(cap.allow().contains(CommandId::new(2)));
+        assert!(cap.deny().contains(CommandId::new(0)));
+        assert_eq!(acl.command_id("mid"), Some(CommandId::new(1)));
+        assert_eq!(acl.command_name(CommandId::new(2)), Some("zeta"));
+    }
+
+    #[test]
+    fn all_problems_are_reported_together() {
+        let err = Acl::builder()
+            .commands(["read_note"])
+            .capability(Capability::builder("a").windows(["main["]).allow(["reed_note"]))
+            .capability(Capability::builder("a").remote(["::::"]).deny(["nothing_like_it"]))
+            .build()
+            .expect_err("invalid");
+        assert_eq!(err.problems.len(), 5, "{err}");
+        assert!(err.problems.contains(&AclProblem::UnknownCommand {
+            capability: "a".into(),
+            command: "reed_note".into(),
+            suggestion: Some("read_note".into()),
+        }));
+        let text = err.to_string();
+        assert!(text.contains("did you mean `read_note`"), "{text}");
+        assert!(text.contains("used twice"), "{text}");
+        assert!(text.contains("invalid label glob `main[`"), "{text}");
+        assert!(text.contains("invalid URL pattern `::::`"), "{text}");
+    }
+
+    #[test]
+    fn static_acl_is_validated() {
+        static COMMANDS: [Text; 2] = [Text::Borrowed("b"), Text::Borrowed("a")];
+        static CAPS: [Capability; 1] =
+            [Capability::from_static("c", "", &[], &[], true, &[], &[1 << 5], &[])];
+        let err = Acl::from_static(&COMMANDS, &CAPS).validate().expect_err("invalid");
+        assert_eq!(err.problems.len(), 2, "{err}");
+    }
+
+    #[test]
+    fn edit_distance_suggestions() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(closest("gret", ["greet", "add"].into_iter()), Some("greet".into()));
+        assert_eq!(closest("xyz", ["greet", "add"].into_iter()), None);
+    }
+}

@@ -1,0 +1,172 @@
+//! Who is calling: the identity a transport establishes, and the grants it resolves to.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::bitset::{self, CommandId};
+
+/// Where a caller's frontend was loaded from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// Content the application ships itself (its own pages, a child process it spawned).
+    Local,
+    /// A page from another origin, as a URL (`https://app.example.com`). It matches only
+    /// capabilities whose `remote` URL patterns accept it.
+    Remote(String),
+}
+
+/// The identity of a caller, as the core established it (never as the frontend claims it).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CallerInfo {
+    /// The window label.
+    pub window: String,
+    /// The webview label, where a window holds several webviews.
+    pub webview: Option<String>,
+    /// Where the frontend was loaded from.
+    pub origin: Origin,
+}
+
+impl CallerInfo {
+    /// A local caller with a window label.
+    pub fn local(window: impl Into<String>) -> Self {
+        Self {
+            window: window.into(),
+            webview: None,
+            origin: Origin::Local,
+        }
+    }
+
+    /// A remote caller with a window label, loaded from `url`.
+    pub fn remote(window: impl Into<String>, url: impl Into<String>) -> Self {
+        Self {
+            window: window.into(),
+            webview: None,
+            origin: Origin::Remote(url.into()),
+        }
+    }
+
+    /// Sets the webview label.
+    #[must_use]
+    pub fn with_webview(mut self, webview: impl Into<String>) -> Self {
+        self.webview = Some(webview.into());
+        self
+    }
+}
+
+/// The commands a caller may call: the union of the allow sets of the capabilities that apply to
+/// it, minus the union of their deny sets.
+#[derive(Clone, PartialEq, Eq)]
+pub struct GrantSet {
+    words: Box<[u64]>,
+}
+
+impl GrantSet {
+    pub(crate) fn new(words: Box<[u64]>) -> Self {
+        Self { words }
+    }
+
+    /// Whether the caller may call `id`: one bit test, no allocation, no lock.
+    #[inline(always)]
+    pub fn allows(&self, id: CommandId) -> bool {
+        bitset::contains(&self.words, id)
+    }
+
+    /// The allowed ids, in increasing order.
+    pub fn iter(&self) -> impl Iterator<Item = CommandId> + '_ {
+        self.words.iter().enumerate().flat_map(|(w, &word)| {
+            (0..64u32)
+                .filter(move |bit| word & (1 << bit) != 0)
+                .map(move |bit| CommandId::new(w as u32 * 64 + bit))
+        })
+    }
+}
+
+impl fmt::Debug for GrantSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter().map(CommandId::index)).finish()
+    }
+}
+
+/// A resolved caller: its identity and its grant set, shared cheaply (an `Arc`).
+///
+/// Made by [`Router::caller`](crate::Router::caller) once per window, connection or child process;
+/// every request of that caller then costs one bit test. A command can take `Caller` as an
+/// argument to learn who called it.
+#[derive(Clone)]
+pub struct Caller {
+    inner: Arc<CallerInner>,
+}
+
+struct CallerInner {
+    router: u64,
+    info: CallerInfo,
+    grants: GrantSet,
+    capabilities: Box<[usize]>,
+}
+
+impl Caller {
+    pub(crate) fn new(
+        router: u64,
+        info: CallerInfo,
+        grants: GrantSet,
+        capabilities: Box<[usize]>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(CallerInner {
+                router,
+                info,
+                grants,
+                capabilities,
+            }),
+        }
+    }
+
+    /// The window label.
+    pub fn label(&self) -> &str {
+        &self.inner.info.window
+    }
+
+    /// The webview label, if any.
+    pub fn webview(&self) -> Option<&str> {
+        self.inner.info.webview.as_deref()
+    }
+
+    /// Where the caller's frontend was loaded from.
+    pub fn origin(&self) -> &Origin {
+        &self.inner.info.origin
+    }
+
+    /// The whole identity.
+    pub fn info(&self) -> &CallerInfo {
+        &self.inner.info
+    }
+
+    /// The grant set.
+    pub fn grants(&self) -> &GrantSet {
+        &self.inner.grants
+    }
+
+    /// Whether the caller may call `id`: one bit test.
+    #[inline(always)]
+    pub fn allows(&self, id: CommandId) -> bool {
+        self.inner.grants.allows(id)
+    }
+
+    /// Indexes into the ACL's capabilities of those that apply to this caller.
+    pub fn capability_indexes(&self) -> &[usize] {
+        &self.inner.capabilities
+    }
+
+    pub(crate) fn router_id(&self) -> u64 {
+        self.inner.router
+    }
+}
+
+impl fmt::Debug for Caller {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Caller")
+            .field("info", &self.inner.info)
+            .field("grants", &self.inner.grants)
+            .finish()
+    }
+}

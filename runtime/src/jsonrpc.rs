@@ -1,0 +1,237 @@
+//! The JSON-RPC 2.0 envelope: reading requests without copying, writing replies directly.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+
+use crate::error::RpcError;
+
+/// A member that may be absent, distinguishing absent from `null` (which `Option` cannot).
+enum Field<T> {
+    Absent,
+    Present(T),
+}
+
+impl<T> Default for Field<T> {
+    fn default() -> Self {
+        Self::Absent
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(Field::Present)
+    }
+}
+
+impl<T> Field<T> {
+    fn into_option(self) -> Option<T> {
+        match self {
+            Field::Absent => None,
+            Field::Present(v) => Some(v),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    jsonrpc: Field<&'a RawValue>,
+    #[serde(borrow, default)]
+    method: Field<&'a RawValue>,
+    #[serde(borrow, default)]
+    params: Field<&'a RawValue>,
+    #[serde(borrow, default)]
+    id: Field<&'a RawValue>,
+}
+
+/// A valid request, borrowing from the message.
+#[derive(Debug)]
+pub(crate) struct Request<'a> {
+    pub(crate) method: Cow<'a, str>,
+    pub(crate) params: Option<&'a RawValue>,
+    /// `None` for a notification.
+    pub(crate) id: Option<&'a RawValue>,
+}
+
+/// A request that could not be read, with the id to answer it under (`None` answers `null`).
+pub(crate) struct Invalid<'a> {
+    pub(crate) id: Option<&'a RawValue>,
+    pub(crate) error: RpcError,
+}
+
+/// What the message is, at the top level.
+pub(crate) enum Message<'a> {
+    Single(&'a [u8]),
+    Batch(Vec<&'a RawValue>),
+}
+
+/// Splits a message into one request or a batch.
+pub(crate) fn read_message(bytes: &[u8]) -> Result<Message<'_>, RpcError> {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    if bytes.get(start) == Some(&b'[') {
+        let batch: Vec<&RawValue> =
+            serde_json::from_slice(bytes).map_err(|e| classify(&e, bytes))?;
+        Ok(Message::Batch(batch))
+    } else {
+        Ok(Message::Single(bytes))
+    }
+}
+
+/// A JSON error is a parse error when the text is not JSON, an invalid request otherwise.
+fn classify(e: &serde_json::Error, bytes: &[u8]) -> RpcError {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Data if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() => {
+            RpcError::invalid_request(format!("invalid request: {e}"))
+        }
+        _ => RpcError::parse_error(e),
+    }
+}
+
+/// Reads one request object.
+pub(crate) fn read_request(bytes: &[u8]) -> Result<Request<'_>, Invalid<'_>> {
+    let envelope: Envelope<'_> = serde_json::from_slice(bytes).map_err(|e| Invalid {
+        id: None,
+        error: classify(&e, bytes),
+    })?;
+    let id = envelope.id.into_option();
+    // An id that is not a string, a number or null cannot be echoed.
+    if let Some(raw) = id {
+        let first = raw.get().as_bytes().first().copied().unwrap_or(b'n');
+        if !(first == b'"' || first == b'-' || first.is_ascii_digit() || raw.get() == "null") {
+            return Err(Invalid {
+                id: None,
+                error: RpcError::invalid_request("invalid request: `id` must be a string, a number or null"),
+            });
+        }
+    }
+    let invalid = |message: &'static str| Invalid {
+        id,
+        error: RpcError::invalid_request(message),
+    };
+    match envelope.jsonrpc.into_option() {
+        Some(v) if v.get() == "\"2.0\"" => {}
+        _ => return Err(invalid("invalid request: `jsonrpc` must be \"2.0\"")),
+    }
+    let method = match envelope.method.into_option() {
+        Some(raw) => string_of(raw).ok_or_else(|| invalid("invalid request: `method` must be a string"))?,
+        None => return Err(invalid("invalid request: `method` is missing")),
+    };
+    let params = match envelope.params.into_option() {
+        None => None,
+        Some(raw) if raw.get() == "null" => None,
+        Some(raw) if matches!(raw.get().as_bytes().first(), Some(b'{' | b'[')) => Some(raw),
+        Some(_) => return Err(invalid("invalid request: `params` must be an object or an array")),
+    };
+    Ok(Request { method, params, id })
+}
+
+/// The string a raw JSON value holds, borrowed when it has no escapes.
+fn string_of(raw: &RawValue) -> Option<Cow<'_, str>> {
+    let text = raw.get();
+    if !text.starts_with('"') {
+        return None;
+    }
+    if !text.contains('\\') {
+        // A JSON string without escapes is its own content between the quotes.
+        return Some(Cow::Borrowed(&text[1..text.len() - 1]));
+    }
+    serde_json::from_str::<String>(text).ok().map(Cow::Owned)
+}
+
+const RESULT_HEAD: &[u8] = b"{\"jsonrpc\":\"2.0\",\"result\":";
+const ERROR_HEAD: &[u8] = b"{\"jsonrpc\":\"2.0\",\"error\":";
+
+/// Appends a success reply.
+pub(crate) fn write_result(out: &mut Vec<u8>, id: Option<&RawValue>, result: &[u8]) {
+    out.reserve(RESULT_HEAD.len() + result.len() + 16);
+    out.extend_from_slice(RESULT_HEAD);
+    out.extend_from_slice(result);
+    write_id(out, id);
+}
+
+/// Appends an error reply.
+pub(crate) fn write_error(out: &mut Vec<u8>, id: Option<&RawValue>, error: &RpcError) {
+    out.extend_from_slice(ERROR_HEAD);
+    error.write_json(out);
+    write_id(out, id);
+}
+
+fn write_id(out: &mut Vec<u8>, id: Option<&RawValue>) {
+    out.extend_from_slice(b",\"id\":");
+    out.extend_from_slice(id.map_or("null", RawValue::get).as_bytes());
+    out.push(b'}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    #[test]
+    fn reads_a_request_borrowing_method_and_params() {
+        let msg = br#"{"jsonrpc":"2.0","method":"add","params":{"a":1},"id":7}"#;
+        let r = read_request(msg).map_err(|e| e.error).expect("valid");
+        assert!(matches!(r.method, Cow::Borrowed("add")));
+        assert_eq!(r.params.map(RawValue::get), Some(r#"{"a":1}"#));
+        assert_eq!(r.id.map(RawValue::get), Some("7"));
+    }
+
+    #[test]
+    fn null_id_is_a_request_and_absent_id_a_notification() {
+        let r = read_request(br#"{"jsonrpc":"2.0","method":"m","id":null}"#)
+            .map_err(|e| e.error)
+            .expect("valid");
+        assert_eq!(r.id.map(RawValue::get), Some("null"));
+        let n = read_request(br#"{"jsonrpc":"2.0","method":"m"}"#)
+            .map_err(|e| e.error)
+            .expect("valid");
+        assert!(n.id.is_none());
+    }
+
+    #[test]
+    fn escaped_method_names_are_unescaped() {
+        let r = read_request(br#"{"jsonrpc":"2.0","method":"a\u0064d","id":1}"#)
+            .map_err(|e| e.error)
+            .expect("valid");
+        assert_eq!(r.method, "add");
+    }
+
+    #[test]
+    fn invalid_requests() {
+        for (msg, code, id) in [
+            (&br#"{"jsonrpc":"1.0","method":"m","id":1}"#[..], ErrorCode::InvalidRequest, Some("1")),
+            (br#"{"method":"m","id":"x"}"#, ErrorCode::InvalidRequest, Some("\"x\"")),
+            (br#"{"jsonrpc":"2.0","method":1,"params":"bar"}"#, ErrorCode::InvalidRequest, None),
+            (br#"{"jsonrpc":"2.0","method":"m","params":3,"id":1}"#, ErrorCode::InvalidRequest, Some("1")),
+            (br#"{"jsonrpc":"2.0","method":"m","id":{}}"#, ErrorCode::InvalidRequest, None),
+            (br#"{"jsonrpc":"2.0","method":"m","id":1,"id":2}"#, ErrorCode::InvalidRequest, None),
+            (br#"1"#, ErrorCode::InvalidRequest, None),
+            (br#"{"jsonrpc":"2.0","method":"m""#, ErrorCode::ParseError, None),
+            (b"\xff", ErrorCode::ParseError, None),
+        ] {
+            let Err(e) = read_request(msg) else { panic!("accepted {msg:?}") };
+            assert_eq!(e.error.code(), code, "{}", String::from_utf8_lossy(msg));
+            assert_eq!(e.id.map(RawValue::get), id, "{}", String::from_utf8_lossy(msg));
+        }
+    }
+
+    #[test]
+    fn writes_replies() {
+        let id = RawValue::from_string("\"a\"".into()).expect("raw");
+        let mut out = Vec::new();
+        write_result(&mut out, Some(&id), b"3");
+        assert_eq!(out, br#"{"jsonrpc":"2.0","result":3,"id":"a"}"#);
+        out.clear();
+        write_error(&mut out, None, &RpcError::new(ErrorCode::UnknownCommand, "x \"y\""));
+        assert_eq!(
+            out,
+            br#"{"jsonrpc":"2.0","error":{"code":-32601,"message":"x \"y\""},"id":null}"#
+        );
+    }
+}

@@ -1,0 +1,465 @@
+//! The router: serves commands to resolved callers, checking every call against their grants.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde_json::value::RawValue;
+
+use crate::acl::{closest, Acl};
+use crate::bitset::{words_for, CommandId};
+use crate::caller::{Caller, CallerInfo, GrantSet, Origin};
+use crate::command::{CommandEntry, Handled, Reply};
+use crate::error::{BuildError, BuildProblem, ErrorCode, RpcError};
+use crate::extract::{Invocation, StateMap};
+use crate::jsonrpc::{self, Message, Request};
+use crate::lookup::Lookup;
+use crate::pattern::{LabelGlob, RemotePattern};
+use crate::unwind::{panicked, CatchUnwind};
+
+static NEXT_ROUTER_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Serves commands over JSON-RPC 2.0 to callers it has resolved.
+///
+/// Cheap to clone (an `Arc`); share one router between all transports.
+#[derive(Clone)]
+pub struct Router {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: u64,
+    acl: Acl,
+    rules: Vec<CompiledRule>,
+    lookup: Lookup,
+    entries: Box<[Option<CommandEntry>]>,
+    states: StateMap,
+    explain_denials: bool,
+    max_batch: usize,
+}
+
+struct CompiledRule {
+    windows: Vec<LabelGlob>,
+    webviews: Vec<LabelGlob>,
+    remote: Vec<RemotePattern>,
+}
+
+impl Router {
+    /// Starts a router over `acl`.
+    pub fn builder(acl: Acl) -> RouterBuilder {
+        RouterBuilder {
+            acl,
+            commands: Vec::new(),
+            states: StateMap::default(),
+            duplicate_states: Vec::new(),
+            explain_denials: cfg!(debug_assertions),
+            max_batch: 1024,
+            allow_unserved: false,
+        }
+    }
+
+    /// The ACL the router checks against.
+    pub fn acl(&self) -> &Acl {
+        &self.inner.acl
+    }
+
+    /// Resolves a caller once: matches every capability against its labels and origin and keeps
+    /// `allow & !deny` as its grant set. Do this once per window, connection or child process.
+    ///
+    /// A capability applies when one of its `windows` globs matches the window label or one of
+    /// its `webviews` globs matches the webview label (the window label when there is no
+    /// separate webview), and it accepts the origin: `local` for [`Origin::Local`], a matching
+    /// `remote` URL pattern for [`Origin::Remote`].
+    pub fn caller(&self, info: CallerInfo) -> Caller {
+        let inner = &*self.inner;
+        let len = words_for(inner.acl.commands().len());
+        let mut allow = vec![0u64; len];
+        let mut deny = vec![0u64; len];
+        let mut applied = Vec::new();
+        let url = match &info.origin {
+            Origin::Local => None,
+            Origin::Remote(u) => url::Url::parse(u).ok(),
+        };
+        let webview = info.webview.as_deref().unwrap_or(&info.window);
+        for (index, (cap, rule)) in inner.acl.capabilities().iter().zip(&inner.rules).enumerate() {
+            let label = rule.windows.iter().any(|g| g.matches(&info.window))
+                || rule.webviews.iter().any(|g| g.matches(webview));
+            let origin = match &info.origin {
+                Origin::Local => cap.local(),
+                Origin::Remote(_) => url
+                    .as_ref()
+                    .is_some_and(|u| rule.remote.iter().any(|p| p.matches(u))),
+            };
+            if label && origin {
+                applied.push(index);
+                for (w, word) in cap.allow().words().iter().enumerate().take(len) {
+                    allow[w] |= word;
+                }
+                for (w, word) in cap.deny().words().iter().enumerate().take(len) {
+                    deny[w] |= word;
+                }
+            }
+        }
+        let grants: Box<[u64]> = allow.iter().zip(&deny).map(|(a, d)| a & !d).collect();
+        Caller::new(inner.id, info, GrantSet::new(grants), applied.into())
+    }
+
+    /// The id of a command, by the router's lookup table.
+    #[inline]
+    pub fn command_id(&self, name: &str) -> Option<CommandId> {
+        self.inner.lookup.get(name)
+    }
+
+    /// Whether `caller` may call `command`: a table lookup and one bit test, without allocating.
+    #[inline]
+    pub fn check(&self, caller: &Caller, command: &str) -> bool {
+        match self.inner.lookup.get(command) {
+            Some(id) => caller.router_id() == self.inner.id && caller.allows(id),
+            None => false,
+        }
+    }
+
+    /// Answers one JSON-RPC 2.0 message (a request, a notification or a batch) from `caller`.
+    ///
+    /// Returns the reply to send, or `None` when there is nothing to send (notifications, and
+    /// batches made only of notifications). Never panics on the message's content; a command
+    /// that panics gets an internal-error reply and the router keeps serving.
+    pub async fn handle(&self, caller: &Caller, message: &[u8]) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        match jsonrpc::read_message(message) {
+            Err(error) => jsonrpc::write_error(&mut out, None, &error),
+            Ok(Message::Single(bytes)) => {
+                if !self.answer(caller, bytes, &mut out).await {
+                    return None;
+                }
+            }
+            Ok(Message::Batch(batch)) => {
+                if batch.is_empty() {
+                    let e = RpcError::invalid_request("invalid request: empty batch");
+                    jsonrpc::write_error(&mut out, None, &e);
+                } else if batch.len() > self.inner.max_batch {
+                    let e = RpcError::invalid_request(format!(
+                        "invalid request: a batch of {} requests exceeds the limit of {}",
+                        batch.len(),
+                        self.inner.max_batch
+                    ));
+                    jsonrpc::write_error(&mut out, None, &e);
+                } else {
+                    out.push(b'[');
+                    for raw in batch {
+                        let before = out.len();
+                        if self.answer(caller, raw.get().as_bytes(), &mut out).await {
+                            out.push(b',');
+                        } else {
+                            out.truncate(before);
+                        }
+                    }
+                    if out.len() == 1 {
+                        return None;
+                    }
+                    // Replace the trailing comma.
+                    if let Some(last) = out.last_mut() {
+                        *last = b']';
+                    }
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// Answers one request object into `out`; false when there is nothing to send.
+    async fn answer(&self, caller: &Caller, bytes: &[u8], out: &mut Vec<u8>) -> bool {
+        match jsonrpc::read_request(bytes) {
+            Err(invalid) => {
+                jsonrpc::write_error(out, invalid.id, &invalid.error);
+                true
+            }
+            Ok(request) => {
+                let reply = self.call(caller, &request).await;
+                let Some(id) = request.id else {
+                    return false;
+                };
+                match reply {
+                    Ok(result) => jsonrpc::write_result(out, Some(id), &result),
+                    Err(error) => jsonrpc::write_error(out, Some(id), &error),
+                }
+                true
+            }
+        }
+    }
+
+    /// Look up → check → extract → call → reply. The only place a command is run.
+    async fn call(&self, caller: &Caller, request: &Request<'_>) -> Reply {
+        let inner = &*self.inner;
+        let method = request.method.as_ref();
+        let Some(id) = inner.lookup.get(method) else {
+            return Err(unknown_command(method));
+        };
+        if caller.router_id() != inner.id {
+            return Err(RpcError::new(
+                ErrorCode::NotAllowed,
+                format!(
+                    "command `{method}` is not allowed for caller `{}`: the caller was resolved by another router",
+                    caller.label()
+                ),
+            ));
+        }
+        if !caller.allows(id) {
+            return Err(self.denied(caller, id, method));
+        }
+        let Some(entry) = inner.entries[id.index()] else {
+            return Err(unknown_command(method));
+        };
+        let invocation = Invocation {
+            states: &inner.states,
+            caller,
+            command: entry.name(),
+            id,
+            params: request.params,
+        };
+        let invoke = entry.invoke();
+        let handled = match catch_unwind(AssertUnwindSafe(|| invoke(invocation))) {
+            Ok(handled) => handled,
+            Err(payload) => return Err(panicked(entry.name(), payload.as_ref())),
+        };
+        match handled {
+            Handled::Ready(reply) => reply,
+            Handled::Pending(future) => CatchUnwind::new(future, entry.name()).await,
+            Handled::Blocking(body) => self.run_blocking(caller, &entry, id, request.params, body).await,
+        }
+    }
+
+    async fn run_blocking(
+        &self,
+        caller: &Caller,
+        entry: &CommandEntry,
+        id: CommandId,
+        params: Option<&RawValue>,
+        body: crate::command::BlockingFn,
+    ) -> Reply {
+        let name = entry.name();
+        let router = self.clone();
+        let caller = caller.clone();
+        let params: Option<Box<RawValue>> = params.map(ToOwned::to_owned);
+        let job = move || {
+            let invocation = Invocation {
+                states: &router.inner.states,
+                caller: &caller,
+                command: name,
+                id,
+                params: params.as_deref(),
+            };
+            catch_unwind(AssertUnwindSafe(|| body(invocation)))
+                .unwrap_or_else(|payload| Err(panicked(name, payload.as_ref())))
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => match handle.spawn_blocking(job).await {
+                Ok(reply) => reply,
+                Err(e) => Err(RpcError::internal(format!("command `{name}` did not finish: {e}"))),
+            },
+            // Without a tokio runtime there is no blocking pool: run it here.
+            Err(_) => job(),
+        }
+    }
+
+    fn denied(&self, caller: &Caller, id: CommandId, method: &str) -> RpcError {
+        let inner = &*self.inner;
+        tracing::debug!(command = method, caller = caller.label(), "call not allowed");
+        let mut message = format!("command `{method}` is not allowed for caller `{}`", caller.label());
+        if !inner.explain_denials {
+            return RpcError::new(ErrorCode::NotAllowed, message)
+                .with_data(serde_json::json!({ "command": method, "caller": caller.label() }));
+        }
+        let caps = inner.acl.capabilities();
+        let denied_by: Vec<&str> = caller
+            .capability_indexes()
+            .iter()
+            .map(|&i| &caps[i])
+            .filter(|c| c.deny().contains(id))
+            .map(|c| c.identifier())
+            .collect();
+        let granted_by: Vec<&str> = caps
+            .iter()
+            .filter(|c| c.allow().contains(id))
+            .map(|c| c.identifier())
+            .collect();
+        let list = |names: &[&str]| names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+        if !denied_by.is_empty() {
+            message.push_str(&format!("; denied by capability {}", list(&denied_by)));
+        } else if granted_by.is_empty() {
+            message.push_str("; no capability allows it");
+        } else {
+            message.push_str(&format!(
+                "; it is allowed by capability {}, which does not apply to this caller",
+                list(&granted_by)
+            ));
+        }
+        RpcError::new(ErrorCode::NotAllowed, message).with_data(serde_json::json!({
+            "command": method,
+            "caller": caller.label(),
+            "grantedBy": granted_by,
+            "deniedBy": denied_by,
+        }))
+    }
+}
+
+fn unknown_command(method: &str) -> RpcError {
+    RpcError::new(ErrorCode::UnknownCommand, format!("unknown command `{method}`"))
+        .with_data(serde_json::json!({ "command": method }))
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("commands", &self.inner.acl.commands().len())
+            .field("capabilities", &self.inner.acl.capabilities().len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Router`]; see [`Router::builder`].
+#[must_use]
+pub struct RouterBuilder {
+    acl: Acl,
+    commands: Vec<CommandEntry>,
+    states: StateMap,
+    duplicate_states: Vec<&'static str>,
+    explain_denials: bool,
+    max_batch: usize,
+    allow_unserved: bool,
+}
+
+impl RouterBuilder {
+    /// Adds commands, usually `commands![a, b, module::c]`. May be called more than once.
+    pub fn commands(mut self, commands: &[CommandEntry]) -> Self {
+        self.commands.extend_from_slice(commands);
+        self
+    }
+
+    /// Adds state that commands can take as `State<'_, T>`. One value per type.
+    pub fn manage<T: Send + Sync + 'static>(mut self, state: T) -> Self {
+        if !self.states.insert(state) {
+            self.duplicate_states.push(std::any::type_name::<T>());
+        }
+        self
+    }
+
+    /// Whether a "not allowed" error also says which capabilities would grant the command, or
+    /// which one denies it. On by default in debug builds, off in release builds: it tells the
+    /// caller about the application's configuration. The command and the caller's label are
+    /// always named.
+    pub fn explain_denials(mut self, explain: bool) -> Self {
+        self.explain_denials = explain;
+        self
+    }
+
+    /// The largest batch answered (default 1024); a larger one gets a single `-32600` error.
+    pub fn max_batch(mut self, max: usize) -> Self {
+        self.max_batch = max;
+        self
+    }
+
+    /// Accepts an ACL that names commands the router does not serve (by default an error:
+    /// such a name is usually a typo or a command left out of `commands![…]`).
+    pub fn allow_unserved_commands(mut self, allow: bool) -> Self {
+        self.allow_unserved = allow;
+        self
+    }
+
+    /// Builds the router.
+    ///
+    /// # Errors
+    ///
+    /// Every problem, together: duplicate command names, commands whose `State<T>` is not
+    /// managed, commands the ACL does not know, ACL commands that no command serves, and an
+    /// invalid ACL.
+    pub fn build(self) -> Result<Router, BuildError> {
+        let mut problems: Vec<BuildProblem> = match self.acl.validate() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.problems.into_iter().map(BuildProblem::from).collect(),
+        };
+        let names = self.acl.commands();
+        let mut entries: Vec<Option<CommandEntry>> = vec![None; names.len()];
+        for entry in &self.commands {
+            let info = entry.info();
+            match self.acl.command_id(info.name) {
+                None => problems.push(BuildProblem::UnknownToAcl {
+                    command: info.name.to_owned(),
+                    location: info.location(),
+                    suggestion: closest(info.name, names.iter().map(|n| n.as_ref())),
+                }),
+                Some(id) => match &entries[id.index()] {
+                    Some(first) => problems.push(BuildProblem::DuplicateCommand {
+                        name: info.name.to_owned(),
+                        first: first.info().location(),
+                        second: info.location(),
+                    }),
+                    None => entries[id.index()] = Some(*entry),
+                },
+            }
+            for (type_id, state) in entry.requirements().states {
+                if !self.states.contains(type_id) {
+                    problems.push(BuildProblem::MissingState {
+                        command: info.name.to_owned(),
+                        location: info.location(),
+                        state,
+                    });
+                }
+            }
+        }
+        if !self.allow_unserved {
+            let served: Vec<&str> = self.commands.iter().map(CommandEntry::name).collect();
+            for (name, entry) in names.iter().zip(&entries) {
+                if entry.is_none() {
+                    problems.push(BuildProblem::Unserved {
+                        command: name.to_string(),
+                        suggestion: closest(name, served.iter().copied()),
+                    });
+                }
+            }
+        }
+        for state in &self.duplicate_states {
+            tracing::warn!(state, "state managed twice; the first value is kept");
+        }
+        let mut rules = Vec::new();
+        for cap in self.acl.capabilities() {
+            // Patterns were validated above; a failure here has already been reported.
+            let globs = |list: &[crate::acl::Text]| -> Vec<LabelGlob> {
+                list.iter().filter_map(|g| LabelGlob::new(g).ok()).collect()
+            };
+            rules.push(CompiledRule {
+                windows: globs(cap.windows()),
+                webviews: globs(cap.webviews()),
+                remote: cap
+                    .remote()
+                    .iter()
+                    .filter_map(|p| RemotePattern::new(p).ok())
+                    .collect(),
+            });
+        }
+        if !problems.is_empty() {
+            return Err(BuildError { problems });
+        }
+        let lookup = Lookup::new(names.iter().map(|n| n.as_ref()));
+        Ok(Router {
+            inner: Arc::new(Inner {
+                id: NEXT_ROUTER_ID.fetch_add(1, Ordering::Relaxed),
+                lookup,
+                entries: entries.into(),
+                rules,
+                states: self.states,
+                explain_denials: self.explain_denials,
+                max_batch: self.max_batch,
+                acl: self.acl,
+            }),
+        })
+    }
+}
+
+impl std::fmt::Debug for RouterBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouterBuilder")
+            .field("commands", &self.commands.len())
+            .finish_non_exhaustive()
+    }
+}
