@@ -416,7 +416,10 @@ impl fmt::Display for AclError {
 #[non_exhaustive]
 pub enum AclProblem {
     /// A capability names a command that is not in the universe.
-    #[error("capability `{capability}` names unknown command `{command}`{}", did_you_mean(suggestion))]
+    #[error(
+        "capability `{capability}` names unknown command `{command}`{}",
+        did_you_mean(suggestion)
+    )]
     UnknownCommand {
         /// The capability.
         capability: String,
@@ -460,7 +463,9 @@ pub enum AclProblem {
         second: String,
     },
     /// A bit set of a static ACL refers past the end of the universe.
-    #[error("capability `{capability}` refers to command id {id}, but there are only {len} commands")]
+    #[error(
+        "capability `{capability}` refers to command id {id}, but there are only {len} commands"
+    )]
     IdOutOfRange {
         /// The capability.
         capability: String,
@@ -515,7 +520,12 @@ mod tests {
     fn builder_resolves_names_to_sorted_ids() {
         let acl = Acl::builder()
             .commands(["zeta", "alpha", "mid"])
-            .capability(Capability::builder("c").windows(["main"]).allow(["zeta"]).deny(["alpha"]))
+            .capability(
+                Capability::builder("c")
+                    .windows(["main"])
+                    .allow(["zeta"])
+                    .deny(["alpha"]),
+            )
             .build()
             .expect("valid");
         assert_eq!(acl.commands(), ["alpha", "mid", "zeta"]);
@@ -530,8 +540,16 @@ mod tests {
     fn all_problems_are_reported_together() {
         let err = Acl::builder()
             .commands(["read_note"])
-            .capability(Capability::builder("a").windows(["main["]).allow(["reed_note"]))
-            .capability(Capability::builder("a").remote(["::::"]).deny(["nothing_like_it"]))
+            .capability(
+                Capability::builder("a")
+                    .windows(["main["])
+                    .allow(["reed_note"]),
+            )
+            .capability(
+                Capability::builder("a")
+                    .remote(["::::"])
+                    .deny(["nothing_like_it"]),
+            )
             .build()
             .expect_err("invalid");
         assert_eq!(err.problems.len(), 5, "{err}");
@@ -550,16 +568,29 @@ mod tests {
     #[test]
     fn static_acl_is_validated() {
         static COMMANDS: [Text; 2] = [Text::Borrowed("b"), Text::Borrowed("a")];
-        static CAPS: [Capability; 1] =
-            [Capability::from_static("c", "", &[], &[], true, &[], &[1 << 5], &[])];
-        let err = Acl::from_static(&COMMANDS, &CAPS).validate().expect_err("invalid");
+        static CAPS: [Capability; 1] = [Capability::from_static(
+            "c",
+            "",
+            &[],
+            &[],
+            true,
+            &[],
+            &[1 << 5],
+            &[],
+        )];
+        let err = Acl::from_static(&COMMANDS, &CAPS)
+            .validate()
+            .expect_err("invalid");
         assert_eq!(err.problems.len(), 2, "{err}");
     }
 
     #[test]
     fn edit_distance_suggestions() {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(closest("gret", ["greet", "add"].into_iter()), Some("greet".into()));
+        assert_eq!(
+            closest("gret", ["greet", "add"].into_iter()),
+            Some("greet".into())
+        );
         assert_eq!(closest("xyz", ["greet", "add"].into_iter()), None);
     }
 }

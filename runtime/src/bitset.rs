@@ -90,7 +90,9 @@ impl Bits {
 
 impl fmt::Debug for Bits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.iter().map(CommandId::index)).finish()
+        f.debug_set()
+            .entries(self.iter().map(CommandId::index))
+            .finish()
     }
 }
 

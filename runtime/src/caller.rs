@@ -83,7 +83,9 @@ impl GrantSet {
 
 impl fmt::Debug for GrantSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.iter().map(CommandId::index)).finish()
+        f.debug_set()
+            .entries(self.iter().map(CommandId::index))
+            .finish()
     }
 }
 

@@ -161,7 +161,11 @@ pub struct BuildError {
 
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the router cannot be built ({} problem", self.problems.len())?;
+        write!(
+            f,
+            "the router cannot be built ({} problem",
+            self.problems.len()
+        )?;
         if self.problems.len() != 1 {
             f.write_str("s")?;
         }

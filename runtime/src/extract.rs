@@ -120,8 +120,7 @@ impl<'a, T: Deserialize<'a>> FromInvoke<'a> for T {
     const FROM_PARAMS: bool = true;
 
     fn from_invoke(_invocation: &Invocation<'a>) -> Result<Self, RpcError> {
-        Self::from_missing()
-            .ok_or_else(|| RpcError::invalid_params(None, "missing argument"))
+        Self::from_missing().ok_or_else(|| RpcError::invalid_params(None, "missing argument"))
     }
 
     fn from_param<D: Deserializer<'a>>(deserializer: D) -> Result<Self, D::Error> {
@@ -197,7 +196,9 @@ pub(crate) struct StateMap {
 
 impl StateMap {
     pub(crate) fn insert<T: Send + Sync + 'static>(&mut self, value: T) -> bool {
-        self.map.insert(TypeId::of::<T>(), Box::new(value)).is_none()
+        self.map
+            .insert(TypeId::of::<T>(), Box::new(value))
+            .is_none()
     }
 
     pub(crate) fn contains(&self, id: TypeId) -> bool {
@@ -438,8 +439,9 @@ pub fn finish<'a, T: FromInvoke<'a>>(
 ) -> Result<T, RpcError> {
     match slot {
         Some(value) => Ok(value),
-        None if T::FROM_PARAMS => T::from_missing()
-            .ok_or_else(|| RpcError::invalid_params(Some(key), "missing argument")),
+        None if T::FROM_PARAMS => {
+            T::from_missing().ok_or_else(|| RpcError::invalid_params(Some(key), "missing argument"))
+        }
         None => T::from_invoke(invocation),
     }
 }

@@ -106,7 +106,9 @@ pub(crate) fn read_request(bytes: &[u8]) -> Result<Request<'_>, Invalid<'_>> {
         if !(first == b'"' || first == b'-' || first.is_ascii_digit() || raw.get() == "null") {
             return Err(Invalid {
                 id: None,
-                error: RpcError::invalid_request("invalid request: `id` must be a string, a number or null"),
+                error: RpcError::invalid_request(
+                    "invalid request: `id` must be a string, a number or null",
+                ),
             });
         }
     }
@@ -119,14 +121,20 @@ pub(crate) fn read_request(bytes: &[u8]) -> Result<Request<'_>, Invalid<'_>> {
         _ => return Err(invalid("invalid request: `jsonrpc` must be \"2.0\"")),
     }
     let method = match envelope.method.into_option() {
-        Some(raw) => string_of(raw).ok_or_else(|| invalid("invalid request: `method` must be a string"))?,
+        Some(raw) => {
+            string_of(raw).ok_or_else(|| invalid("invalid request: `method` must be a string"))?
+        }
         None => return Err(invalid("invalid request: `method` is missing")),
     };
     let params = match envelope.params.into_option() {
         None => None,
         Some(raw) if raw.get() == "null" => None,
         Some(raw) if matches!(raw.get().as_bytes().first(), Some(b'{' | b'[')) => Some(raw),
-        Some(_) => return Err(invalid("invalid request: `params` must be an object or an array")),
+        Some(_) => {
+            return Err(invalid(
+                "invalid request: `params` must be an object or an array",
+            ))
+        }
     };
     Ok(Request { method, params, id })
 }
@@ -205,19 +213,54 @@ mod tests {
     #[test]
     fn invalid_requests() {
         for (msg, code, id) in [
-            (&br#"{"jsonrpc":"1.0","method":"m","id":1}"#[..], ErrorCode::InvalidRequest, Some("1")),
-            (br#"{"method":"m","id":"x"}"#, ErrorCode::InvalidRequest, Some("\"x\"")),
-            (br#"{"jsonrpc":"2.0","method":1,"params":"bar"}"#, ErrorCode::InvalidRequest, None),
-            (br#"{"jsonrpc":"2.0","method":"m","params":3,"id":1}"#, ErrorCode::InvalidRequest, Some("1")),
-            (br#"{"jsonrpc":"2.0","method":"m","id":{}}"#, ErrorCode::InvalidRequest, None),
-            (br#"{"jsonrpc":"2.0","method":"m","id":1,"id":2}"#, ErrorCode::InvalidRequest, None),
+            (
+                &br#"{"jsonrpc":"1.0","method":"m","id":1}"#[..],
+                ErrorCode::InvalidRequest,
+                Some("1"),
+            ),
+            (
+                br#"{"method":"m","id":"x"}"#,
+                ErrorCode::InvalidRequest,
+                Some("\"x\""),
+            ),
+            (
+                br#"{"jsonrpc":"2.0","method":1,"params":"bar"}"#,
+                ErrorCode::InvalidRequest,
+                None,
+            ),
+            (
+                br#"{"jsonrpc":"2.0","method":"m","params":3,"id":1}"#,
+                ErrorCode::InvalidRequest,
+                Some("1"),
+            ),
+            (
+                br#"{"jsonrpc":"2.0","method":"m","id":{}}"#,
+                ErrorCode::InvalidRequest,
+                None,
+            ),
+            (
+                br#"{"jsonrpc":"2.0","method":"m","id":1,"id":2}"#,
+                ErrorCode::InvalidRequest,
+                None,
+            ),
             (br#"1"#, ErrorCode::InvalidRequest, None),
-            (br#"{"jsonrpc":"2.0","method":"m""#, ErrorCode::ParseError, None),
+            (
+                br#"{"jsonrpc":"2.0","method":"m""#,
+                ErrorCode::ParseError,
+                None,
+            ),
             (b"\xff", ErrorCode::ParseError, None),
         ] {
-            let Err(e) = read_request(msg) else { panic!("accepted {msg:?}") };
+            let Err(e) = read_request(msg) else {
+                panic!("accepted {msg:?}")
+            };
             assert_eq!(e.error.code(), code, "{}", String::from_utf8_lossy(msg));
-            assert_eq!(e.id.map(RawValue::get), id, "{}", String::from_utf8_lossy(msg));
+            assert_eq!(
+                e.id.map(RawValue::get),
+                id,
+                "{}",
+                String::from_utf8_lossy(msg)
+            );
         }
     }
 
@@ -228,7 +271,11 @@ mod tests {
         write_result(&mut out, Some(&id), b"3");
         assert_eq!(out, br#"{"jsonrpc":"2.0","result":3,"id":"a"}"#);
         out.clear();
-        write_error(&mut out, None, &RpcError::new(ErrorCode::UnknownCommand, "x \"y\""));
+        write_error(
+            &mut out,
+            None,
+            &RpcError::new(ErrorCode::UnknownCommand, "x \"y\""),
+        );
         assert_eq!(
             out,
             br#"{"jsonrpc":"2.0","error":{"code":-32601,"message":"x \"y\""},"id":null}"#

@@ -18,13 +18,17 @@ pub(crate) fn hash(bytes: &[u8]) -> u64 {
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        h = (h ^ u64::from_le_bytes(word)).wrapping_mul(K).rotate_left(31);
+        h = (h ^ u64::from_le_bytes(word))
+            .wrapping_mul(K)
+            .rotate_left(31);
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
         let mut word = [0u8; 8];
         word[..rest.len()].copy_from_slice(rest);
-        h = (h ^ u64::from_le_bytes(word)).wrapping_mul(K).rotate_left(31);
+        h = (h ^ u64::from_le_bytes(word))
+            .wrapping_mul(K)
+            .rotate_left(31);
     }
     h ^= h >> 32;
     h = h.wrapping_mul(K);
@@ -85,7 +89,14 @@ mod tests {
         for (i, name) in names.iter().enumerate() {
             assert_eq!(lookup.get(name), Some(CommandId::new(i as u32)));
         }
-        for probe in ["", "command_", "command_5000", "Command_1", "command_1 ", "x"] {
+        for probe in [
+            "",
+            "command_",
+            "command_5000",
+            "Command_1",
+            "command_1 ",
+            "x",
+        ] {
             assert_eq!(lookup.get(probe), None, "{probe:?}");
         }
     }

@@ -29,7 +29,11 @@ impl RemotePattern {
             .map_err(|e| e.to_string())?;
         // A pattern written as an origin (`https://*.example.com`) should match every page of
         // that origin; the constructor string would otherwise pin path, query and fragment.
-        if init.pathname.as_deref().is_none_or(|p| p.is_empty() || p == "/") {
+        if init
+            .pathname
+            .as_deref()
+            .is_none_or(|p| p.is_empty() || p == "/")
+        {
             init.pathname = Some("*".into());
         }
         if init.search.as_deref().is_none_or(str::is_empty) {

@@ -28,7 +28,9 @@ impl<E: Serialize> IntoCommandError for E {
                     .unwrap_or_else(|_| "the command returned an error".to_owned());
                 RpcError::new(ErrorCode::Command, message).with_data(data)
             }
-            Err(e) => RpcError::internal(format!("the command's error could not be serialised: {e}")),
+            Err(e) => {
+                RpcError::internal(format!("the command's error could not be serialised: {e}"))
+            }
         }
     }
 }
@@ -40,8 +42,9 @@ impl IntoCommandError for RpcError {
 }
 
 fn serialize<T: Serialize>(value: &T) -> Reply {
-    serde_json::to_vec(value)
-        .map_err(|e| RpcError::internal(format!("the command's result could not be serialised: {e}")))
+    serde_json::to_vec(value).map_err(|e| {
+        RpcError::internal(format!("the command's result could not be serialised: {e}"))
+    })
 }
 
 /// Picks the reply path for `Result` return types.

@@ -81,7 +81,13 @@ impl Router {
             Origin::Remote(u) => url::Url::parse(u).ok(),
         };
         let webview = info.webview.as_deref().unwrap_or(&info.window);
-        for (index, (cap, rule)) in inner.acl.capabilities().iter().zip(&inner.rules).enumerate() {
+        for (index, (cap, rule)) in inner
+            .acl
+            .capabilities()
+            .iter()
+            .zip(&inner.rules)
+            .enumerate()
+        {
             let label = rule.windows.iter().any(|g| g.matches(&info.window))
                 || rule.webviews.iter().any(|g| g.matches(webview));
             let origin = match &info.origin {
@@ -225,7 +231,10 @@ impl Router {
         match handled {
             Handled::Ready(reply) => reply,
             Handled::Pending(future) => CatchUnwind::new(future, entry.name()).await,
-            Handled::Blocking(body) => self.run_blocking(caller, &entry, id, request.params, body).await,
+            Handled::Blocking(body) => {
+                self.run_blocking(caller, &entry, id, request.params, body)
+                    .await
+            }
         }
     }
 
@@ -255,7 +264,9 @@ impl Router {
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => match handle.spawn_blocking(job).await {
                 Ok(reply) => reply,
-                Err(e) => Err(RpcError::internal(format!("command `{name}` did not finish: {e}"))),
+                Err(e) => Err(RpcError::internal(format!(
+                    "command `{name}` did not finish: {e}"
+                ))),
             },
             // Without a tokio runtime there is no blocking pool: run it here.
             Err(_) => job(),
@@ -264,8 +275,15 @@ impl Router {
 
     fn denied(&self, caller: &Caller, id: CommandId, method: &str) -> RpcError {
         let inner = &*self.inner;
-        tracing::debug!(command = method, caller = caller.label(), "call not allowed");
-        let mut message = format!("command `{method}` is not allowed for caller `{}`", caller.label());
+        tracing::debug!(
+            command = method,
+            caller = caller.label(),
+            "call not allowed"
+        );
+        let mut message = format!(
+            "command `{method}` is not allowed for caller `{}`",
+            caller.label()
+        );
         if !inner.explain_denials {
             return RpcError::new(ErrorCode::NotAllowed, message)
                 .with_data(serde_json::json!({ "command": method, "caller": caller.label() }));
@@ -283,7 +301,13 @@ impl Router {
             .filter(|c| c.allow().contains(id))
             .map(|c| c.identifier())
             .collect();
-        let list = |names: &[&str]| names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+        let list = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         if !denied_by.is_empty() {
             message.push_str(&format!("; denied by capability {}", list(&denied_by)));
         } else if granted_by.is_empty() {
@@ -304,8 +328,11 @@ impl Router {
 }
 
 fn unknown_command(method: &str) -> RpcError {
-    RpcError::new(ErrorCode::UnknownCommand, format!("unknown command `{method}`"))
-        .with_data(serde_json::json!({ "command": method }))
+    RpcError::new(
+        ErrorCode::UnknownCommand,
+        format!("unknown command `{method}`"),
+    )
+    .with_data(serde_json::json!({ "command": method }))
 }
 
 impl std::fmt::Debug for Router {
