@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
@@ -34,16 +35,85 @@ impl<T> Field<T> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Default)]
 struct Envelope<'a> {
-    #[serde(borrow, default)]
     jsonrpc: Field<&'a RawValue>,
-    #[serde(borrow, default)]
     method: Field<&'a RawValue>,
-    #[serde(borrow, default)]
     params: Field<&'a RawValue>,
-    #[serde(borrow, default)]
     id: Field<&'a RawValue>,
+}
+
+/// Only a JSON object is a request: unlike a derived `Deserialize`, this refuses the array form
+/// (`["2.0", "method", …]`), and it refuses repeated members.
+impl<'de: 'a, 'a> Deserialize<'de> for Envelope<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(EnvelopeVisitor(std::marker::PhantomData))
+    }
+}
+
+struct EnvelopeVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for EnvelopeVisitor<'a> {
+    type Value = Envelope<'a>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a request object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope<'a>, A::Error> {
+        let mut envelope = Envelope::default();
+        while let Some(key) = map.next_key::<Member>()? {
+            let (slot, name) = match key {
+                Member::Jsonrpc => (&mut envelope.jsonrpc, "jsonrpc"),
+                Member::Method => (&mut envelope.method, "method"),
+                Member::Params => (&mut envelope.params, "params"),
+                Member::Id => (&mut envelope.id, "id"),
+                Member::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            if matches!(slot, Field::Present(_)) {
+                return Err(de::Error::duplicate_field(name));
+            }
+            *slot = Field::Present(map.next_value()?);
+        }
+        Ok(envelope)
+    }
+}
+
+enum Member {
+    Jsonrpc,
+    Method,
+    Params,
+    Id,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Member {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(MemberVisitor)
+    }
+}
+
+struct MemberVisitor;
+
+impl Visitor<'_> for MemberVisitor {
+    type Value = Member;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Member, E> {
+        Ok(match key {
+            "jsonrpc" => Member::Jsonrpc,
+            "method" => Member::Method,
+            "params" => Member::Params,
+            "id" => Member::Id,
+            _ => Member::Other,
+        })
+    }
 }
 
 /// A valid request, borrowing from the message.
@@ -250,6 +320,7 @@ mod tests {
                 None,
             ),
             (b"\xff", ErrorCode::ParseError, None),
+            (br#"["2.0","m",[],1]"#, ErrorCode::InvalidRequest, None),
         ] {
             let Err(e) = read_request(msg) else {
                 panic!("accepted {msg:?}")

@@ -1,0 +1,6 @@
+#[gatehouse::command(rename_all = "camel")]
+fn greet(name: String) -> String {
+    name
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[gatehouse::command(blocking)]
+async fn fetch(url: String) -> String {
+    url
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[gatehouse::command]
+fn greet(name: impl Into<String>) -> String {
+    name.into()
+}
+
+fn main() {}

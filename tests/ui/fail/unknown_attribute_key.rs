@@ -1,0 +1,6 @@
+#[gatehouse::command(rnme = "x")]
+fn greet(name: String) -> String {
+    name
+}
+
+fn main() {}
