@@ -52,6 +52,8 @@
 //!
 //! See the README for the macro reference, the error codes and the security model.
 
+#![forbid(unsafe_code)]
+
 #[doc(inline)]
 pub use gatehouse_runtime::{
     Acl, AclBuilder, AclError, AclProblem, Bits, BuildError, BuildProblem, Caller, CallerInfo,

@@ -1,6 +1,8 @@
 //! Procedural macros of Gatehouse. Use them through the `gatehouse` crate, which documents them:
 //! `#[gatehouse::command]` and `gatehouse::commands![…]`.
 
+#![forbid(unsafe_code)]
+
 mod ast;
 mod attr;
 mod case;
