@@ -339,10 +339,18 @@ fn params_error<'de, S: ArgSlots<'de>>(failure: Failure, e: &serde_json::Error) 
 
 fn strip_position(e: &serde_json::Error) -> String {
     let text = e.to_string();
-    match text.rfind(" at line ") {
+    let mut reason = match text.rfind(" at line ") {
         Some(at) if e.line() > 0 => text[..at].to_owned(),
         _ => text,
+    };
+    if reason.contains("expected a borrowed string") {
+        // `&str` arguments borrow from the request, which only works without escapes.
+        reason.push_str(
+            " (the command takes `&str`, which cannot hold a string with escape sequences; \
+             it should take `String` instead)",
+        );
     }
+    reason
 }
 
 struct ParamsVisitor<'s, S> {
