@@ -9,15 +9,11 @@ use serde_json::value::RawValue;
 use crate::error::RpcError;
 
 /// A member that may be absent, distinguishing absent from `null` (which `Option` cannot).
+#[derive(Default)]
 enum Field<T> {
+    #[default]
     Absent,
     Present(T),
-}
-
-impl<T> Default for Field<T> {
-    fn default() -> Self {
-        Self::Absent
-    }
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {

@@ -93,6 +93,7 @@ impl SerializeTag {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_borrow)] // `(&value)` is the autoref dispatch under test, written as the macro writes it.
 mod tests {
     use super::*;
 
