@@ -26,7 +26,10 @@ fn greet(name: &str) -> String {
 /// Lists note titles.
 #[command]
 fn list_notes(notes: State<'_, Notes>) -> Result<Vec<String>, String> {
-    let notes = notes.0.lock().map_err(|_| "the note store is unavailable")?;
+    let notes = notes
+        .0
+        .lock()
+        .map_err(|_| "the note store is unavailable")?;
     Ok(notes.iter().map(|n| n.title.clone()).collect())
 }
 
@@ -36,7 +39,10 @@ async fn save_note(notes: State<'_, Notes>, note: Note) -> Result<usize, String>
     if note.title.trim().is_empty() {
         return Err("a note needs a title".into());
     }
-    let mut notes = notes.0.lock().map_err(|_| "the note store is unavailable")?;
+    let mut notes = notes
+        .0
+        .lock()
+        .map_err(|_| "the note store is unavailable")?;
     notes.push(note);
     Ok(notes.len())
 }
@@ -44,7 +50,10 @@ async fn save_note(notes: State<'_, Notes>, note: Note) -> Result<usize, String>
 /// Deletes every note.
 #[command]
 fn clear_notes(notes: State<'_, Notes>, caller: Caller) -> Result<String, String> {
-    let mut notes = notes.0.lock().map_err(|_| "the note store is unavailable")?;
+    let mut notes = notes
+        .0
+        .lock()
+        .map_err(|_| "the note store is unavailable")?;
     let n = notes.len();
     notes.clear();
     Ok(format!("{} deleted {n} notes", caller.label()))
@@ -96,16 +105,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .filter(|c| router.check(caller, c))
             .collect();
         println!("\n`{}` may call: {}", caller.label(), may.join(", "));
-        send(&router, caller, r#"{"jsonrpc":"2.0","id":1,"method":"greet","params":{"name":"Ada"}}"#).await;
+        send(
+            &router,
+            caller,
+            r#"{"jsonrpc":"2.0","id":1,"method":"greet","params":{"name":"Ada"}}"#,
+        )
+        .await;
         send(
             &router,
             caller,
             r#"{"jsonrpc":"2.0","id":2,"method":"save_note","params":{"note":{"title":"Groceries","body":"eggs"}}}"#,
         )
         .await;
-        send(&router, caller, r#"{"jsonrpc":"2.0","id":3,"method":"list_notes"}"#).await;
+        send(
+            &router,
+            caller,
+            r#"{"jsonrpc":"2.0","id":3,"method":"list_notes"}"#,
+        )
+        .await;
         send(&router, caller, r#"{"jsonrpc":"2.0","id":4,"method":"save_note","params":{"note":{"title":" ","body":""}}}"#).await;
-        send(&router, caller, r#"{"jsonrpc":"2.0","id":5,"method":"greet","params":{"name":42}}"#).await;
+        send(
+            &router,
+            caller,
+            r#"{"jsonrpc":"2.0","id":5,"method":"greet","params":{"name":42}}"#,
+        )
+        .await;
         send(&router, caller, r#"[{"jsonrpc":"2.0","id":6,"method":"clear_notes"},{"jsonrpc":"2.0","method":"list_notes"}]"#).await;
     }
     Ok(())

@@ -40,19 +40,27 @@ fn router_with(acl: Acl, explain: bool) -> Router {
 fn acl() -> Acl {
     Acl::builder()
         .commands(NAMES)
+        .capability(Capability::builder("main").windows(["main"]).allow([
+            "read_note",
+            "write_note",
+            "delete_note",
+        ]))
         .capability(
-            Capability::builder("main")
-                .windows(["main"])
-                .allow(["read_note", "write_note", "delete_note"]),
+            Capability::builder("viewers")
+                .windows(["viewer-*"])
+                .allow(["read_note"]),
         )
-        .capability(Capability::builder("viewers").windows(["viewer-*"]).allow(["read_note"]))
         .capability(
             // Applies to `main` too: its deny wins over main's allow.
-            Capability::builder("no-delete-anywhere").windows(["main", "viewer-*"]).deny(["delete_note"]),
+            Capability::builder("no-delete-anywhere")
+                .windows(["main", "viewer-*"])
+                .deny(["delete_note"]),
         )
         .capability(
             // Applies only to `other`: must not leak into `main`'s grants.
-            Capability::builder("other-no-write").windows(["other"]).deny(["write_note"]),
+            Capability::builder("other-no-write")
+                .windows(["other"])
+                .deny(["write_note"]),
         )
         .capability(
             Capability::builder("remote-site")
@@ -61,7 +69,11 @@ fn acl() -> Acl {
                 .remote(["https://*.example.com"])
                 .allow(["read_note"]),
         )
-        .capability(Capability::builder("by-webview").webviews(["panel"]).allow(["write_note"]))
+        .capability(
+            Capability::builder("by-webview")
+                .webviews(["panel"])
+                .allow(["write_note"]),
+        )
         .build()
         .expect("valid ACL")
 }
@@ -77,17 +89,27 @@ async fn call(router: &Router, caller: &Caller, method: &str) -> Value {
 
 fn allowed(router: &Router, info: CallerInfo) -> Vec<&'static str> {
     let caller = router.caller(info);
-    NAMES.iter().copied().filter(|n| router.check(&caller, n)).collect()
+    NAMES
+        .iter()
+        .copied()
+        .filter(|n| router.check(&caller, n))
+        .collect()
 }
 
 #[test]
 fn grants_follow_capabilities() {
     let r = router_with(acl(), true);
-    assert_eq!(allowed(&r, CallerInfo::local("main")), ["read_note", "write_note"]);
+    assert_eq!(
+        allowed(&r, CallerInfo::local("main")),
+        ["read_note", "write_note"]
+    );
     assert_eq!(allowed(&r, CallerInfo::local("viewer-1")), ["read_note"]);
     assert_eq!(allowed(&r, CallerInfo::local("viewer")), Vec::<&str>::new());
     assert_eq!(allowed(&r, CallerInfo::local("other")), Vec::<&str>::new());
-    assert_eq!(allowed(&r, CallerInfo::local("stranger")), Vec::<&str>::new());
+    assert_eq!(
+        allowed(&r, CallerInfo::local("stranger")),
+        Vec::<&str>::new()
+    );
 }
 
 #[test]
@@ -132,7 +154,10 @@ fn remote_origins_get_only_what_remote_capabilities_grant() {
     }
     // `local(false)` keeps the remote capability away from local callers... which still have
     // their own local grants.
-    assert_eq!(allowed(&r, CallerInfo::local("main")), ["read_note", "write_note"]);
+    assert_eq!(
+        allowed(&r, CallerInfo::local("main")),
+        ["read_note", "write_note"]
+    );
 }
 
 #[test]
@@ -143,7 +168,9 @@ fn no_acl_means_nothing_is_allowed() {
         assert_eq!(allowed(&r, CallerInfo::local(label)), Vec::<&str>::new());
     }
     let default = Acl::default();
-    let r = Router::builder(default).build().expect("an empty router builds");
+    let r = Router::builder(default)
+        .build()
+        .expect("an empty router builds");
     let c = r.caller(CallerInfo::local("main"));
     assert!(!r.check(&c, "read_note"));
 }
@@ -161,8 +188,14 @@ async fn a_refused_call_never_runs_and_says_who_and_what() {
         assert_eq!(v["error"]["data"]["command"], "write_note");
         assert_eq!(v["error"]["data"]["caller"], "viewer-7");
         if explain {
-            assert!(message.contains("`main`"), "names the granting capability: {message}");
-            assert_eq!(v["error"]["data"]["grantedBy"], json!(["main", "by-webview"]));
+            assert!(
+                message.contains("`main`"),
+                "names the granting capability: {message}"
+            );
+            assert_eq!(
+                v["error"]["data"]["grantedBy"],
+                json!(["main", "by-webview"])
+            );
         } else {
             assert!(!message.contains("`main`"), "{message}");
             assert!(v["error"]["data"].get("grantedBy").is_none());
@@ -170,7 +203,10 @@ async fn a_refused_call_never_runs_and_says_who_and_what() {
         let main = r.caller(CallerInfo::local("main"));
         let v = call(&r, &main, "delete_note").await;
         if explain {
-            assert_eq!(v["error"]["data"]["deniedBy"], json!(["no-delete-anywhere"]));
+            assert_eq!(
+                v["error"]["data"]["deniedBy"],
+                json!(["no-delete-anywhere"])
+            );
         }
         // Nothing ran so far; the allowed call is the first to run.
         assert_eq!(call(&r, &main, "read_note").await["result"], 1);
@@ -211,7 +247,12 @@ fn build_reports_every_problem_together() {
         .build()
         .expect("valid");
     let err = Router::builder(acl)
-        .commands(commands![read_note, write_note, dup::another_read_note, unlisted])
+        .commands(commands![
+            read_note,
+            write_note,
+            dup::another_read_note,
+            unlisted
+        ])
         .build()
         .expect_err("invalid");
     let text = err.to_string();
@@ -226,8 +267,15 @@ fn build_reports_every_problem_together() {
             _ => "other",
         })
         .collect();
-    assert_eq!(kinds, ["state", "state", "duplicate", "unknown", "unserved"], "{text}");
+    assert_eq!(
+        kinds,
+        ["state", "state", "duplicate", "unknown", "unserved"],
+        "{text}"
+    );
     assert!(text.contains("`Runs`") || text.contains("Runs`"), "{text}");
-    assert!(text.contains("tests/access.rs:"), "points at the source: {text}");
+    assert!(
+        text.contains("tests/access.rs:"),
+        "points at the source: {text}"
+    );
     assert!(text.contains("manage"), "says what to do: {text}");
 }

@@ -102,6 +102,10 @@ fn checking_a_call_does_not_allocate() {
             }
         });
         assert_eq!(count, 0, "the check allocated with {size} commands");
-        assert_eq!(allowed, 2 * size.div_ceil(2), "half the commands are allowed");
+        assert_eq!(
+            allowed,
+            2 * size.div_ceil(2),
+            "half the commands are allowed"
+        );
     }
 }

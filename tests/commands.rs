@@ -116,7 +116,11 @@ const ALL: &[&str] = &[
 fn router() -> Router {
     let acl = Acl::builder()
         .commands(ALL.iter().copied())
-        .capability(Capability::builder("all").windows(["main"]).allow(ALL.iter().copied()))
+        .capability(
+            Capability::builder("all")
+                .windows(["main"])
+                .allow(ALL.iter().copied()),
+        )
         .build()
         .expect("valid ACL");
     Router::builder(acl)
@@ -157,14 +161,23 @@ fn main_caller(router: &Router) -> Caller {
 async fn named_and_positional_arguments() {
     let r = router();
     let c = main_caller(&r);
-    assert_eq!(call(&r, &c, "add", json!({"a": 1, "b": 2})).await["result"], 3);
+    assert_eq!(
+        call(&r, &c, "add", json!({"a": 1, "b": 2})).await["result"],
+        3
+    );
     assert_eq!(call(&r, &c, "add", json!([40, 2])).await["result"], 42);
-    assert_eq!(call(&r, &c, "greet", json!({"name": "Ada"})).await["result"], "Hello, Ada!");
+    assert_eq!(
+        call(&r, &c, "greet", json!({"name": "Ada"})).await["result"],
+        "Hello, Ada!"
+    );
     assert_eq!(
         call(&r, &c, "greet", json!({"name": "Ada", "greeting": "Hi"})).await["result"],
         "Hi, Ada!"
     );
-    assert_eq!(call(&r, &c, "greet", json!(["Ada"])).await["result"], "Hello, Ada!");
+    assert_eq!(
+        call(&r, &c, "greet", json!(["Ada"])).await["result"],
+        "Hello, Ada!"
+    );
     // Escaped strings cannot be borrowed from the request; `&str` still reports it clearly.
     let escaped = call(&r, &c, "greet", json!({"name": "A\"da"})).await;
     assert_eq!(escaped["error"]["code"], -32602);
@@ -180,7 +193,13 @@ async fn keys_are_camel_case_by_default() {
     let v = call(&r, &c, "file_info", json!({"file_path": "/a"})).await;
     assert_eq!(v["error"]["code"], -32602);
     assert_eq!(v["error"]["data"]["argument"], "file_path");
-    assert!(v["error"]["message"].as_str().unwrap_or_default().contains("`filePath`"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("`filePath`"),
+        "{v}"
+    );
     let v = call(&r, &c, "snake", json!({"file_path": "/b"})).await;
     assert_eq!(v["result"], "/b");
 }
@@ -192,7 +211,13 @@ async fn invalid_params_name_the_argument() {
     let v = call(&r, &c, "add", json!({"a": 1, "b": "two"})).await;
     assert_eq!(v["error"]["code"], -32602);
     assert_eq!(v["error"]["data"]["argument"], "b");
-    assert!(v["error"]["message"].as_str().unwrap_or_default().contains("invalid type"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("invalid type"),
+        "{v}"
+    );
     let v = call(&r, &c, "add", json!({"a": 1})).await;
     assert_eq!(v["error"]["data"]["argument"], "b");
     assert_eq!(v["error"]["data"]["reason"], "missing argument");
@@ -206,7 +231,13 @@ async fn invalid_params_name_the_argument() {
     let raw = br#"{"jsonrpc":"2.0","id":1,"method":"add","params":{"a":1,"a":2,"b":3}}"#;
     let v: Value = serde_json::from_slice(&r.handle(&c, raw).await.expect("reply")).expect("json");
     assert_eq!(v["error"]["data"]["argument"], "a");
-    assert!(v["error"]["message"].as_str().unwrap_or_default().contains("twice"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("twice"),
+        "{v}"
+    );
 }
 
 #[tokio::test]
@@ -227,20 +258,35 @@ async fn async_state_and_command_errors() {
     let c = main_caller(&r);
     let note = json!({"note": {"title": "t", "body": "b"}});
     assert_eq!(call(&r, &c, "notes.save", note).await["result"], 1);
-    let v = call(&r, &c, "notes.save", json!({"note": {"title": "", "body": "b"}})).await;
+    let v = call(
+        &r,
+        &c,
+        "notes.save",
+        json!({"note": {"title": "", "body": "b"}}),
+    )
+    .await;
     assert_eq!(v["error"]["code"], -32000);
     assert_eq!(v["error"]["message"], "a note needs a title");
     assert_eq!(v["error"]["data"], "a note needs a title");
     let v = call(&r, &c, "custom_error", json!({})).await;
-    assert_eq!(v["error"], json!({"code": -32099, "message": "custom", "data": {"x": 1}}));
-    assert_eq!(call(&r, &c, "nothing", json!({})).await["result"], Value::Null);
+    assert_eq!(
+        v["error"],
+        json!({"code": -32099, "message": "custom", "data": {"x": 1}})
+    );
+    assert_eq!(
+        call(&r, &c, "nothing", json!({})).await["result"],
+        Value::Null
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocking_commands_run_on_the_pool() {
     let r = router();
     let c = main_caller(&r);
-    assert_eq!(call(&r, &c, "slow_sum", json!({"values": [1, 2, 3]})).await["result"], 6);
+    assert_eq!(
+        call(&r, &c, "slow_sum", json!({"values": [1, 2, 3]})).await["result"],
+        6
+    );
     let v = call(&r, &c, "slow_sum", json!({"values": "x"})).await;
     assert_eq!(v["error"]["data"]["argument"], "values");
 }
@@ -251,10 +297,16 @@ async fn panics_become_internal_errors_and_the_router_keeps_serving() {
     let c = main_caller(&r);
     let v = call(&r, &c, "boom", json!({"flag": true})).await;
     assert_eq!(v["error"]["code"], -32603);
-    assert!(!v.to_string().contains("secret"), "panic messages stay in the core: {v}");
+    assert!(
+        !v.to_string().contains("secret"),
+        "panic messages stay in the core: {v}"
+    );
     let v = call(&r, &c, "async_boom", json!({})).await;
     assert_eq!(v["error"]["code"], -32603);
-    assert_eq!(call(&r, &c, "boom", json!({"flag": false})).await["result"], 1);
+    assert_eq!(
+        call(&r, &c, "boom", json!({"flag": false})).await["result"],
+        1
+    );
 }
 
 #[tokio::test]

@@ -36,14 +36,28 @@ fn get_data() -> (String, i64) {
 }
 
 fn router() -> Router {
-    let names = ["get_data", "notify_hello", "notify_sum", "subtract", "sum", "update"];
+    let names = [
+        "get_data",
+        "notify_hello",
+        "notify_sum",
+        "subtract",
+        "sum",
+        "update",
+    ];
     let acl = Acl::builder()
         .commands(names)
         .capability(Capability::builder("spec").windows(["*"]).allow(names))
         .build()
         .expect("valid ACL");
     Router::builder(acl)
-        .commands(commands![subtract, sum, update, notify_hello, notify_sum, get_data])
+        .commands(commands![
+            subtract,
+            sum,
+            update,
+            notify_hello,
+            notify_sum,
+            get_data
+        ])
         .build()
         .expect("valid router")
 }
@@ -112,7 +126,11 @@ async fn named_parameters() {
 
 #[tokio::test]
 async fn notifications() {
-    exchange(r#"{"jsonrpc": "2.0", "method": "update", "params": [1,2,3,4,5]}"#, None).await;
+    exchange(
+        r#"{"jsonrpc": "2.0", "method": "update", "params": [1,2,3,4,5]}"#,
+        None,
+    )
+    .await;
     exchange(r#"{"jsonrpc": "2.0", "method": "foobar"}"#, None).await;
 }
 
@@ -267,16 +285,30 @@ async fn hostile_messages_get_clear_errors() {
         // Unknown members are skipped without recursion, however deep; the request is read.
         (deep_member.into_bytes(), -32602),
         (br#"["2.0","subtract",[1,2],1]"#.to_vec(), -32600),
-        (br#"{"jsonrpc":"2.0","method":"subtract","params":[1,2],"id":[1]}"#.to_vec(), -32600),
-        (br#"{"jsonrpc":2.0,"method":"subtract","params":[1,2],"id":1}"#.to_vec(), -32600),
-        (br#"{"jsonrpc":"2.0","method":"subtract","params":{"minuend":1e999},"id":1}"#.to_vec(), -32602),
+        (
+            br#"{"jsonrpc":"2.0","method":"subtract","params":[1,2],"id":[1]}"#.to_vec(),
+            -32600,
+        ),
+        (
+            br#"{"jsonrpc":2.0,"method":"subtract","params":[1,2],"id":1}"#.to_vec(),
+            -32600,
+        ),
+        (
+            br#"{"jsonrpc":"2.0","method":"subtract","params":{"minuend":1e999},"id":1}"#.to_vec(),
+            -32602,
+        ),
     ];
     for (message, code) in cases {
         let reply = router.handle(&caller, &message).await.expect("a reply");
         let reply: Value = serde_json::from_slice(&reply).expect("JSON");
-        let reply = if reply.is_array() { reply[0].clone() } else { reply };
+        let reply = if reply.is_array() {
+            reply[0].clone()
+        } else {
+            reply
+        };
         assert_eq!(
-            reply["error"]["code"], code,
+            reply["error"]["code"],
+            code,
             "{} -> {reply}",
             String::from_utf8_lossy(&message[..message.len().min(60)])
         );

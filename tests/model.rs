@@ -5,7 +5,15 @@ use gatehouse::{Acl, CallerInfo, Capability, Router};
 use proptest::prelude::*;
 
 const GLOBS: &[&str] = &["main", "viewer-*", "editor", "*", "tool?", "nomatch"];
-const LABELS: &[&str] = &["main", "viewer-1", "viewer-22", "editor", "tools", "tool", "x"];
+const LABELS: &[&str] = &[
+    "main",
+    "viewer-1",
+    "viewer-22",
+    "editor",
+    "tools",
+    "tool",
+    "x",
+];
 const PATTERNS: &[&str] = &["https://*.example.com", "https://app.test"];
 const URLS: &[&str] = &[
     "https://a.example.com",
@@ -37,7 +45,9 @@ struct Who {
 fn glob(pattern: &[u8], text: &[u8]) -> bool {
     match (pattern.first(), text.first()) {
         (None, None) => true,
-        (Some(b'*'), _) => glob(&pattern[1..], text) || (!text.is_empty() && glob(pattern, &text[1..])),
+        (Some(b'*'), _) => {
+            glob(&pattern[1..], text) || (!text.is_empty() && glob(pattern, &text[1..]))
+        }
         (Some(b'?'), Some(_)) => glob(&pattern[1..], &text[1..]),
         (Some(p), Some(t)) if p == t => glob(&pattern[1..], &text[1..]),
         _ => false,
@@ -46,9 +56,13 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
 
 /// The two URL patterns, by hand.
 fn remote_matches(pattern: usize, url: &str) -> bool {
-    let Some(host) = url.strip_prefix("https://") else { return false };
+    let Some(host) = url.strip_prefix("https://") else {
+        return false;
+    };
     match PATTERNS[pattern] {
-        "https://*.example.com" => host.len() > ".example.com".len() && host.ends_with(".example.com"),
+        "https://*.example.com" => {
+            host.len() > ".example.com".len() && host.ends_with(".example.com")
+        }
         "https://app.test" => host == "app.test",
         other => unreachable!("{other}"),
     }
@@ -57,8 +71,14 @@ fn remote_matches(pattern: usize, url: &str) -> bool {
 fn applies(cap: &Cap, who: &Who) -> bool {
     let window = LABELS[who.window];
     let webview = who.webview.map_or(window, |w| LABELS[w]);
-    let label = cap.windows.iter().any(|&g| glob(GLOBS[g].as_bytes(), window.as_bytes()))
-        || cap.webviews.iter().any(|&g| glob(GLOBS[g].as_bytes(), webview.as_bytes()));
+    let label = cap
+        .windows
+        .iter()
+        .any(|&g| glob(GLOBS[g].as_bytes(), window.as_bytes()))
+        || cap
+            .webviews
+            .iter()
+            .any(|&g| glob(GLOBS[g].as_bytes(), webview.as_bytes()));
     let origin = match who.remote {
         None => cap.local,
         Some(u) => cap.remote.iter().any(|&p| remote_matches(p, URLS[u])),
@@ -101,7 +121,11 @@ fn who() -> impl Strategy<Value = Who> {
         proptest::option::of(0..LABELS.len()),
         proptest::option::of(0..URLS.len()),
     )
-        .prop_map(|(window, webview, remote)| Who { window, webview, remote })
+        .prop_map(|(window, webview, remote)| Who {
+            window,
+            webview,
+            remote,
+        })
 }
 
 fn scenario() -> impl Strategy<Value = (usize, Vec<Cap>, Vec<Who>)> {

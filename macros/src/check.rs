@@ -22,8 +22,8 @@ pub(crate) fn check(cmd: &Command<'_>, errors: &mut Vec<syn::Error>) {
 fn no_receiver(cmd: &Command<'_>, errors: &mut Vec<syn::Error>) {
     for input in &cmd.original.sig.inputs {
         if let FnArg::Receiver(r) = input {
-            errors.push(syn::Error::new(
-                r.span(),
+            errors.push(syn::Error::new_spanned(
+                r,
                 "a command cannot take `self`: make it a free function and take the value as `State<'_, T>`",
             ));
         }
@@ -53,18 +53,18 @@ fn no_type_generics(cmd: &Command<'_>, errors: &mut Vec<syn::Error>) {
 // `impl Trait` in argument position is a hidden generic.
 fn no_impl_trait_arguments(cmd: &Command<'_>, errors: &mut Vec<syn::Error>) {
     for arg in &cmd.args {
-        if let Some(span) = find_impl_trait(arg.ty) {
-            errors.push(syn::Error::new(
-                span,
+        if let Some(impl_trait) = find_impl_trait(arg.ty) {
+            errors.push(syn::Error::new_spanned(
+                impl_trait,
                 "a command argument cannot be `impl Trait`: the request cannot choose a type; use a concrete type",
             ));
         }
     }
 }
 
-fn find_impl_trait(ty: &Type) -> Option<proc_macro2::Span> {
+fn find_impl_trait(ty: &Type) -> Option<&syn::TypeImplTrait> {
     match ty {
-        Type::ImplTrait(t) => Some(t.impl_token.span),
+        Type::ImplTrait(t) => Some(t),
         Type::Reference(r) => find_impl_trait(&r.elem),
         Type::Paren(p) => find_impl_trait(&p.elem),
         Type::Group(g) => find_impl_trait(&g.elem),
@@ -86,8 +86,8 @@ fn find_impl_trait(ty: &Type) -> Option<proc_macro2::Span> {
 fn plain_argument_patterns(cmd: &Command<'_>, errors: &mut Vec<syn::Error>) {
     for arg in &cmd.args {
         if arg.key.is_none() {
-            errors.push(syn::Error::new(
-                arg.pat.span(),
+            errors.push(syn::Error::new_spanned(
+                arg.pat,
                 "a command argument must be a plain name (`name: Type`), since requests pass arguments by name",
             ));
         }
@@ -102,8 +102,8 @@ fn distinct_keys(cmd: &Command<'_>, errors: &mut Vec<syn::Error>) {
             continue;
         };
         if let Some(first) = seen.insert(key, arg.pat) {
-            errors.push(syn::Error::new(
-                arg.pat.span(),
+            errors.push(syn::Error::new_spanned(
+                arg.pat,
                 format!(
                     "arguments `{}` and `{}` both map to the key `{key}`; rename one of them",
                     quote::ToTokens::to_token_stream(first),
@@ -134,8 +134,8 @@ fn not_unsafe_or_const(cmd: &Command<'_>, errors: &mut Vec<syn::Error>) {
         ));
     }
     if let Some(abi) = &sig.abi {
-        errors.push(syn::Error::new(
-            abi.span(),
+        errors.push(syn::Error::new_spanned(
+            abi,
             "a command cannot have an `extern` ABI",
         ));
     }

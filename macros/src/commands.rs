@@ -35,7 +35,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     let mut errors = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     for path in &commands {
-        let text = path.to_token_stream().to_string();
+        let text = path.to_token_stream().to_string().replace(' ', "");
         if seen.contains(&text) {
             errors.push(
                 syn::Error::new(path.span(), format!("command `{text}` is listed twice"))

@@ -17,7 +17,7 @@ pub(crate) fn command(args: TokenStream, item: TokenStream) -> TokenStream {
         Err(_) => {
             let e = syn::Error::new(
                 Span::call_site(),
-                "`#[command]` goes on a function: `#[command] fn name(arg: Type) -> Reply { … }`",
+                "`#[command]` can only be used on a function, like `#[command] fn name(arg: Type) -> T { … }`",
             );
             let error = e.to_compile_error();
             return quote! { #error #item };
@@ -62,6 +62,7 @@ fn fallback(cmd: &Command<'_>, errors: Vec<syn::Error>) -> TokenStream {
                 ::core::unreachable!()
             }
             const __INFO: __gh::CommandInfo = __gh::CommandInfo { name: #name, args: &[], file: "", line: 0 };
+            #[diagnostic::do_not_recommend]
             impl __gh::Command for #ident {
                 const ENTRY: __gh::CommandEntry = __gh::CommandEntry::new(&__INFO, __invoke, |_| {});
             }
@@ -76,11 +77,10 @@ fn expand(cmd: &Command<'_>) -> TokenStream {
     let krate = &cmd.krate;
     let name = &cmd.name;
     let lt = Lifetime::new("'__gh", Span::call_site());
-    let st = Lifetime::new("'static", Span::call_site());
 
     let keys: Vec<&str> = cmd.args.iter().filter_map(|a| a.key.as_deref()).collect();
     let tys: Vec<syn::Type> = cmd.args.iter().map(|a| with_lifetime(a.ty, &lt)).collect();
-    let static_tys: Vec<syn::Type> = cmd.args.iter().map(|a| with_lifetime(a.ty, &st)).collect();
+    let spans: Vec<Span> = cmd.args.iter().map(|a| a.ty.span()).collect();
     let indexes: Vec<LitInt> = (0..cmd.args.len())
         .map(|i| LitInt::new(&i.to_string(), Span::call_site()))
         .collect();
@@ -88,26 +88,38 @@ fn expand(cmd: &Command<'_>) -> TokenStream {
         .map(|i| format_ident!("__arg{}", i))
         .collect();
 
-    // Each use of an argument's type is spanned on it, so a type that is neither deserialisable
-    // nor injected is reported at that type.
-    let seed = |ty: &syn::Type| quote_spanned!(ty.span()=> __gh::ArgSeed::<#ty>::new());
-    let fill_key = tys.iter().zip(&indexes).map(|(ty, i)| {
-        let seed = seed(ty);
+    // A type that is neither deserialisable nor injected must be reported once, at the
+    // argument's type, in the words of `FromInvoke`. So every generated body that uses argument
+    // types first asks for `<T as FromInvoke<'_>>` (`check`), and every later use is blamed on
+    // the same span (a turbofish of the user's type): rustc reports the first failure in a body
+    // and drops later ones at that span. The bodies' reports are then identical, and cargo
+    // prints them once. Lifetimes are elided in `check` so that the message reads `&Note`, not
+    // `&'__gh Note`.
+    let check = |i: usize| {
+        let ty = with_lifetime(cmd.args[i].ty, &Lifetime::new("'_", Span::call_site()));
+        quote_spanned!(spans[i]=> let _: bool = <#ty as __gh::FromInvoke<'_>>::FROM_PARAMS;)
+    };
+    let fill_key = tys.iter().enumerate().map(|(i, ty)| {
+        let (check, index) = (check(i), &indexes[i]);
+        let next = quote_spanned!(spans[i]=> __next_value::<#ty, __A>(__map));
         quote! {
-            #i => {
-                self.#i = ::core::option::Option::Some(
-                    __gh::serde::de::MapAccess::next_value_seed(__map, #seed)?,
-                );
+            #index => {
+                #check
+                self.#index = ::core::option::Option::Some(#next?);
             }
         }
     });
-    let fill_seq = tys.iter().zip(&indexes).map(|(ty, i)| {
-        let seed = seed(ty);
+    let fill_seq = tys.iter().enumerate().map(|(i, ty)| {
+        let (check, index) = (check(i), &indexes[i]);
+        let next = quote_spanned!(spans[i]=> __next_element::<#ty, __A>(__seq));
         quote! {
+            #check
             if <#ty as __gh::FromInvoke<'__gh>>::FROM_PARAMS {
-                *__current = ::core::option::Option::Some(#i);
-                match __gh::serde::de::SeqAccess::next_element_seed(__seq, #seed)? {
-                    ::core::option::Option::Some(__v) => self.#i = ::core::option::Option::Some(__v),
+                *__current = ::core::option::Option::Some(#index);
+                match #next? {
+                    ::core::option::Option::Some(__v) => {
+                        self.#index = ::core::option::Option::Some(__v);
+                    }
                     ::core::option::Option::None => {
                         *__current = ::core::option::Option::None;
                         return ::core::result::Result::Ok(());
@@ -116,23 +128,21 @@ fn expand(cmd: &Command<'_>) -> TokenStream {
             }
         }
     });
-    let finish = tys
+    let checks: Vec<TokenStream> = (0..tys.len()).map(check).collect();
+    let finish = tys.iter().enumerate().map(|(i, ty)| {
+        let (index, var, key) = (&indexes[i], &vars[i], keys[i]);
+        let call = quote_spanned!(spans[i]=> __gh::finish::<#ty>(__slots.#index, &__inv, #key));
+        quote! {
+            let #var: #ty = match #call {
+                ::core::result::Result::Ok(__v) => __v,
+                ::core::result::Result::Err(__e) => return __fail(__e),
+            };
+        }
+    });
+    let requirements = tys
         .iter()
-        .zip(&indexes)
-        .zip(&vars)
-        .zip(&keys)
-        .map(|(((ty, i), var), key)| {
-            let call = quote_spanned!(ty.span()=> __gh::finish::<#ty>(__slots.#i, &__inv, #key));
-            quote! {
-                let #var: #ty = match #call {
-                    ::core::result::Result::Ok(__v) => __v,
-                    ::core::result::Result::Err(__e) => return __fail(__e),
-                };
-            }
-        });
-    let requirements = static_tys.iter().map(
-        |ty| quote_spanned!(ty.span()=> <#ty as __gh::FromInvoke<'static>>::requirements(__r);),
-    );
+        .enumerate()
+        .map(|(i, ty)| quote_spanned!(spans[i]=> __requires::<#ty>(__r);));
     let reply = quote_spanned! {cmd.output_span()=>
         {
             #[allow(unused_imports)]
@@ -140,7 +150,9 @@ fn expand(cmd: &Command<'_>) -> TokenStream {
             (&__value).reply_kind().reply(__value)
         }
     };
+    let reply_fallback = reply_fallback(cmd);
     let extract = quote! {
+        #(#checks)*
         let __slots = match __gh::parse_params::<__Slots<'__gh>>(__inv.params()) {
             ::core::result::Result::Ok(__s) => __s,
             ::core::result::Result::Err(__e) => return __fail(__e),
@@ -240,10 +252,37 @@ fn expand(cmd: &Command<'_>) -> TokenStream {
                 }
             }
 
-            #invoke
+            // Generic, so that a type's failure to be an argument is blamed on the turbofish.
+            fn __next_value<'__gh, __T, __A>(
+                __map: &mut __A,
+            ) -> ::core::result::Result<__T, __A::Error>
+            where
+                __T: __gh::FromInvoke<'__gh>,
+                __A: __gh::serde::de::MapAccess<'__gh>,
+            {
+                __gh::serde::de::MapAccess::next_value_seed(__map, __gh::ArgSeed::<__T>::new())
+            }
 
-            fn __requirements(__r: &mut __gh::Requirements) {
+            fn __next_element<'__gh, __T, __A>(
+                __seq: &mut __A,
+            ) -> ::core::result::Result<::core::option::Option<__T>, __A::Error>
+            where
+                __T: __gh::FromInvoke<'__gh>,
+                __A: __gh::serde::de::SeqAccess<'__gh>,
+            {
+                __gh::serde::de::SeqAccess::next_element_seed(__seq, __gh::ArgSeed::<__T>::new())
+            }
+
+            fn __requires<'__gh, __T: __gh::FromInvoke<'__gh>>(__r: &mut __gh::Requirements) {
+                <__T as __gh::FromInvoke<'__gh>>::requirements(__r);
+            }
+
+            #invoke
+            #reply_fallback
+
+            fn __requirements<'__gh>(__r: &mut __gh::Requirements) {
                 let _ = &__r;
+                #(#checks)*
                 #(#requirements)*
             }
 
@@ -255,10 +294,67 @@ fn expand(cmd: &Command<'_>) -> TokenStream {
             };
 
             #[automatically_derived]
+            #[diagnostic::do_not_recommend]
             impl __gh::Command for #ident {
                 const ENTRY: __gh::CommandEntry =
                     __gh::CommandEntry::new(&__INFO, __invoke, __requirements);
             }
         };
+    }
+}
+
+/// What the reply expression falls back to when the return type cannot be sent, so that the
+/// error names the missing trait at the return type instead of "no method `reply_kind`".
+///
+/// `(&value).reply_kind()` takes the runtime's `ResultKind` (receiver `&V`) or `SerializeKind`
+/// (receiver `&&V`) whenever the type can be sent; only when neither applies does method lookup
+/// get to `__Unsendable` (receiver `&mut &V`). The tag it returns then picks, by the same trick,
+/// a `reply` whose bounds say what is missing: the `Ok` and `Err` types for any `Result`,
+/// aliases included, and `Serialize` for everything else. None of it runs.
+fn reply_fallback(cmd: &Command<'_>) -> TokenStream {
+    let krate = &cmd.krate;
+    let serialize = quote!(__gh::serde::Serialize);
+    let into_error = quote!(#krate::IntoCommandError);
+    quote! {
+        trait __Unsendable {
+            fn reply_kind(&mut self) -> __UnsendableTag<Self> {
+                __UnsendableTag(::core::marker::PhantomData)
+            }
+        }
+        impl<__V: ?::core::marker::Sized> __Unsendable for &__V {}
+
+        struct __UnsendableTag<__V: ?::core::marker::Sized>(::core::marker::PhantomData<__V>);
+
+        trait __ReplyResult<__T, __E> {
+            fn reply(self, value: ::core::result::Result<__T, __E>) -> __gh::Reply
+            where
+                __T: #serialize,
+                __E: #into_error;
+        }
+        impl<__T, __E> __ReplyResult<__T, __E>
+            for __UnsendableTag<&::core::result::Result<__T, __E>>
+        {
+            fn reply(self, _: ::core::result::Result<__T, __E>) -> __gh::Reply
+            where
+                __T: #serialize,
+                __E: #into_error,
+            {
+                ::core::unreachable!()
+            }
+        }
+
+        trait __ReplyValue<__V> {
+            fn reply(&self, value: __V) -> __gh::Reply
+            where
+                __V: #serialize;
+        }
+        impl<__V> __ReplyValue<__V> for __UnsendableTag<&__V> {
+            fn reply(&self, _: __V) -> __gh::Reply
+            where
+                __V: #serialize,
+            {
+                ::core::unreachable!()
+            }
+        }
     }
 }

@@ -100,7 +100,7 @@ impl CommandEntry {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a Gatehouse command",
     label = "not a command",
-    note = "add `#[gatehouse::command]` to the function to make it a command"
+    note = "only functions marked `#[gatehouse::command]` can be listed in `commands![…]`"
 )]
 pub trait Command {
     /// The command's entry.

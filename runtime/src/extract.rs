@@ -84,7 +84,8 @@ impl fmt::Debug for Invocation<'_> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a command argument",
     label = "neither deserialisable nor injected",
-    note = "arguments sent by the caller need `serde::Deserialize`; arguments the core supplies implement `gatehouse::FromInvoke`"
+    note = "an argument the caller sends must implement `serde::Deserialize`; for a local type, add `#[derive(serde::Deserialize)]`",
+    note = "an argument the core supplies, like `State<'_, T>` or `Caller`, must implement `gatehouse::FromInvoke`"
 )]
 pub trait FromInvoke<'a>: Sized {
     /// Whether the argument is read from `params` (true for `Deserialize` types).

@@ -1,0 +1,6 @@
+#[gatehouse::command(rename = "greet", rename = "hello")]
+fn greet(name: String) -> String {
+    name
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[gatehouse::command]
+struct Config {
+    name: String,
+}
+
+fn main() {}
