@@ -101,7 +101,7 @@ fn expand(cmd: &Command<'_>) -> TokenStream {
     };
     let fill_key = tys.iter().enumerate().map(|(i, ty)| {
         let (check, index) = (check(i), &indexes[i]);
-        let next = quote_spanned!(spans[i]=> __next_value::<#ty, __A>(__map));
+        let next = quote_spanned!(spans[i]=> __gh::next_value::<#ty, __A>(__map));
         quote! {
             #index => {
                 #check
@@ -111,7 +111,7 @@ fn expand(cmd: &Command<'_>) -> TokenStream {
     });
     let fill_seq = tys.iter().enumerate().map(|(i, ty)| {
         let (check, index) = (check(i), &indexes[i]);
-        let next = quote_spanned!(spans[i]=> __next_element::<#ty, __A>(__seq));
+        let next = quote_spanned!(spans[i]=> __gh::next_element::<#ty, __A>(__seq));
         quote! {
             #check
             if <#ty as __gh::FromInvoke<'__gh>>::FROM_PARAMS {
@@ -142,15 +142,17 @@ fn expand(cmd: &Command<'_>) -> TokenStream {
     let requirements = tys
         .iter()
         .enumerate()
-        .map(|(i, ty)| quote_spanned!(spans[i]=> __requires::<#ty>(__r);));
+        .map(|(i, ty)| quote_spanned!(spans[i]=> __gh::requires::<#ty>(__r);));
     let reply = quote_spanned! {cmd.output_span()=>
         {
             #[allow(unused_imports)]
-            use __gh::{ResultKind as _, SerializeKind as _};
+            use __gh::{
+                ReplyResultFallback as _, ReplyValueFallback as _, ResultKind as _,
+                SerializeKind as _, Unsendable as _,
+            };
             (&__value).reply_kind().reply(__value)
         }
     };
-    let reply_fallback = reply_fallback(cmd);
     let extract = quote! {
         #(#checks)*
         let __slots = match __gh::parse_params::<__Slots<'__gh>>(__inv.params()) {
@@ -252,33 +254,7 @@ fn expand(cmd: &Command<'_>) -> TokenStream {
                 }
             }
 
-            // Generic, so that a type's failure to be an argument is blamed on the turbofish.
-            fn __next_value<'__gh, __T, __A>(
-                __map: &mut __A,
-            ) -> ::core::result::Result<__T, __A::Error>
-            where
-                __T: __gh::FromInvoke<'__gh>,
-                __A: __gh::serde::de::MapAccess<'__gh>,
-            {
-                __gh::serde::de::MapAccess::next_value_seed(__map, __gh::ArgSeed::<__T>::new())
-            }
-
-            fn __next_element<'__gh, __T, __A>(
-                __seq: &mut __A,
-            ) -> ::core::result::Result<::core::option::Option<__T>, __A::Error>
-            where
-                __T: __gh::FromInvoke<'__gh>,
-                __A: __gh::serde::de::SeqAccess<'__gh>,
-            {
-                __gh::serde::de::SeqAccess::next_element_seed(__seq, __gh::ArgSeed::<__T>::new())
-            }
-
-            fn __requires<'__gh, __T: __gh::FromInvoke<'__gh>>(__r: &mut __gh::Requirements) {
-                <__T as __gh::FromInvoke<'__gh>>::requirements(__r);
-            }
-
             #invoke
-            #reply_fallback
 
             fn __requirements<'__gh>(__r: &mut __gh::Requirements) {
                 let _ = &__r;
@@ -300,61 +276,5 @@ fn expand(cmd: &Command<'_>) -> TokenStream {
                     __gh::CommandEntry::new(&__INFO, __invoke, __requirements);
             }
         };
-    }
-}
-
-/// What the reply expression falls back to when the return type cannot be sent, so that the
-/// error names the missing trait at the return type instead of "no method `reply_kind`".
-///
-/// `(&value).reply_kind()` takes the runtime's `ResultKind` (receiver `&V`) or `SerializeKind`
-/// (receiver `&&V`) whenever the type can be sent; only when neither applies does method lookup
-/// get to `__Unsendable` (receiver `&mut &V`). The tag it returns then picks, by the same trick,
-/// a `reply` whose bounds say what is missing: the `Ok` and `Err` types for any `Result`,
-/// aliases included, and `Serialize` for everything else. None of it runs.
-fn reply_fallback(cmd: &Command<'_>) -> TokenStream {
-    let krate = &cmd.krate;
-    let serialize = quote!(__gh::serde::Serialize);
-    let into_error = quote!(#krate::IntoCommandError);
-    quote! {
-        trait __Unsendable {
-            fn reply_kind(&mut self) -> __UnsendableTag<Self> {
-                __UnsendableTag(::core::marker::PhantomData)
-            }
-        }
-        impl<__V: ?::core::marker::Sized> __Unsendable for &__V {}
-
-        struct __UnsendableTag<__V: ?::core::marker::Sized>(::core::marker::PhantomData<__V>);
-
-        trait __ReplyResult<__T, __E> {
-            fn reply(self, value: ::core::result::Result<__T, __E>) -> __gh::Reply
-            where
-                __T: #serialize,
-                __E: #into_error;
-        }
-        impl<__T, __E> __ReplyResult<__T, __E>
-            for __UnsendableTag<&::core::result::Result<__T, __E>>
-        {
-            fn reply(self, _: ::core::result::Result<__T, __E>) -> __gh::Reply
-            where
-                __T: #serialize,
-                __E: #into_error,
-            {
-                ::core::unreachable!()
-            }
-        }
-
-        trait __ReplyValue<__V> {
-            fn reply(&self, value: __V) -> __gh::Reply
-            where
-                __V: #serialize;
-        }
-        impl<__V> __ReplyValue<__V> for __UnsendableTag<&__V> {
-            fn reply(&self, _: __V) -> __gh::Reply
-            where
-                __V: #serialize,
-            {
-                ::core::unreachable!()
-            }
-        }
     }
 }

@@ -280,6 +280,32 @@ impl<'de, T: FromInvoke<'de>> DeserializeSeed<'de> for ArgSeed<T> {
     }
 }
 
+/// Reads the map's next value as argument `T`. Generic so that a type that is not an argument
+/// is blamed on the turbofish the macro spans on the user's type.
+///
+/// # Errors
+///
+/// The deserialiser's error.
+pub fn next_value<'de, T: FromInvoke<'de>, A: MapAccess<'de>>(map: &mut A) -> Result<T, A::Error> {
+    map.next_value_seed(ArgSeed::<T>::new())
+}
+
+/// Reads the sequence's next element as argument `T`; see [`next_value`].
+///
+/// # Errors
+///
+/// The deserialiser's error.
+pub fn next_element<'de, T: FromInvoke<'de>, A: SeqAccess<'de>>(
+    seq: &mut A,
+) -> Result<Option<T>, A::Error> {
+    seq.next_element_seed(ArgSeed::<T>::new())
+}
+
+/// Adds argument `T`'s requirements.
+pub fn requires<'a, T: FromInvoke<'a>>(requirements: &mut Requirements) {
+    T::requirements(requirements);
+}
+
 /// Why argument parsing stopped.
 enum Failure {
     None,

@@ -55,8 +55,13 @@ pub use router::{Router, RouterBuilder};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::command::{Command, CommandEntry, CommandInfo, Handled, Reply, Requirements};
-    pub use crate::extract::{finish, parse_params, ArgSeed, ArgSlots, FromInvoke, Invocation};
-    pub use crate::reply::{ResultKind, SerializeKind};
+    pub use crate::extract::{
+        finish, next_element, next_value, parse_params, requires, ArgSeed, ArgSlots, FromInvoke,
+        Invocation,
+    };
+    pub use crate::reply::{
+        ReplyResultFallback, ReplyValueFallback, ResultKind, SerializeKind, Unsendable,
+    };
     pub use serde;
     pub use serde_json;
 

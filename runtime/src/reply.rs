@@ -4,6 +4,8 @@
 //! `(&value).reply_kind().reply(value)`, and method resolution picks [`ResultKind`] for any
 //! `Result<T, E>` (aliases included) and [`SerializeKind`] for everything else.
 
+use std::marker::PhantomData;
+
 use serde::Serialize;
 
 use crate::command::Reply;
@@ -89,6 +91,62 @@ impl SerializeTag {
     /// The reply for `value`.
     pub fn reply<T: Serialize>(self, value: T) -> Reply {
         serialize(&value)
+    }
+}
+
+/// The last resort of the reply dispatch, so that a return type that cannot be sent is
+/// reported as the missing trait at the return type, not as "no method `reply_kind`".
+///
+/// `(&value).reply_kind()` takes [`ResultKind`] (receiver `&V`) or [`SerializeKind`] (receiver
+/// `&&V`) whenever the type can be sent; only when neither applies does method lookup reach this
+/// trait (receiver `&mut &V`). The tag it returns then picks, by the same trick, a `reply` whose
+/// bounds name what is missing: the `Ok` and `Err` types for any `Result`, aliases included, and
+/// `Serialize` for everything else. None of it runs.
+pub trait Unsendable {
+    /// The tag whose `reply` states the missing bounds.
+    fn reply_kind(&mut self) -> UnsendableTag<Self> {
+        UnsendableTag(PhantomData)
+    }
+}
+
+impl<V: ?Sized> Unsendable for &V {}
+
+/// See [`Unsendable`].
+pub struct UnsendableTag<V: ?Sized>(PhantomData<V>);
+
+/// See [`Unsendable`]: the bounds a `Result` return type misses.
+pub trait ReplyResultFallback<T, E> {
+    /// Never called: it exists for its bounds.
+    fn reply(self, value: Result<T, E>) -> Reply
+    where
+        T: Serialize,
+        E: IntoCommandError;
+}
+
+impl<T, E> ReplyResultFallback<T, E> for UnsendableTag<&Result<T, E>> {
+    fn reply(self, _: Result<T, E>) -> Reply
+    where
+        T: Serialize,
+        E: IntoCommandError,
+    {
+        unreachable!("only chosen when the bounds do not hold, which does not compile")
+    }
+}
+
+/// See [`Unsendable`]: the bound any other return type misses.
+pub trait ReplyValueFallback<V> {
+    /// Never called: it exists for its bounds.
+    fn reply(&self, value: V) -> Reply
+    where
+        V: Serialize;
+}
+
+impl<V> ReplyValueFallback<V> for UnsendableTag<&V> {
+    fn reply(&self, _: V) -> Reply
+    where
+        V: Serialize,
+    {
+        unreachable!("only chosen when the bounds do not hold, which does not compile")
     }
 }
 
