@@ -318,3 +318,75 @@ async fn commands_by_path_and_renamed_import() {
     assert_eq!(add(2, 2), 4);
     assert_eq!(nested::inner(1), 2);
 }
+
+/// Sends raw text and returns the reply as JSON (`Null` when there is none).
+async fn raw(router: &Router, caller: &Caller, text: &str) -> Value {
+    match router.handle(caller, text.as_bytes()).await {
+        Some(reply) => serde_json::from_slice(&reply).expect("replies are JSON"),
+        None => Value::Null,
+    }
+}
+
+#[tokio::test]
+async fn single_pass_and_two_pass_paths_answer_alike() {
+    // With `method` before `params` the arguments are read in one pass; with `params` first the
+    // request takes the two-pass path. Both must give the same reply, success or error.
+    let r = router();
+    let c = main_caller(&r);
+    let cases = [
+        ("add", r#"{"a":1,"b":2}"#),
+        ("add", r#"[1,2]"#),
+        ("add", r#"{"a":1,"b":"x"}"#),
+        ("add", r#"{"a":1}"#),
+        ("add", r#"{"a":1,"b":2,"c":3}"#),
+        ("add", r#"{"a":1,"a":2,"b":3}"#),
+        ("add", r#"[1,2,3]"#),
+        ("add", r#"{"a":1,"b":2"#),
+        ("add", r#""text""#),
+        ("greet", r#"{"name":"A\"da"}"#),
+        ("greet", r#"{"name":"Ada","greeting":null}"#),
+        ("file_info", r#"{"filePath":"/x","maxLen":7}"#),
+        ("notes.save", r#"{"note":{"title":"","body":"b"}}"#),
+        ("whoami", r#"{}"#),
+        ("whoami", r#"{"caller":"forged"}"#),
+        ("nothing", r#"[]"#),
+        ("nope", r#"{}"#),
+    ];
+    for (method, params) in cases {
+        let first = format!(r#"{{"jsonrpc":"2.0","id":7,"method":"{method}","params":{params}}}"#);
+        let second = format!(r#"{{"params":{params},"method":"{method}","jsonrpc":"2.0","id":7}}"#);
+        let a = raw(&r, &c, &first).await;
+        let b = raw(&r, &c, &second).await;
+        assert_eq!(a, b, "{method} {params}");
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_request_never_runs_the_command() {
+    let r = router();
+    let c = main_caller(&r);
+    let bad = [
+        // Trailing garbage after a complete request: a parse error.
+        r#"{"jsonrpc":"2.0","id":1,"method":"count","params":{}} x"#,
+        // A second `params` after the first one was read.
+        r#"{"jsonrpc":"2.0","id":1,"method":"count","params":{},"params":{}}"#,
+        // The wrong version, after the arguments.
+        r#"{"method":"count","params":{},"jsonrpc":"1.0","id":1}"#,
+        // An id that is not a string, number or null.
+        r#"{"jsonrpc":"2.0","method":"count","params":{},"id":{"x":1}}"#,
+        // Unterminated object.
+        r#"{"jsonrpc":"2.0","method":"count","params":{},"id":1"#,
+    ];
+    for text in bad {
+        let reply = raw(&r, &c, text).await;
+        assert!(reply["error"]["code"].is_i64(), "{text} -> {reply}");
+    }
+    // The counter was never touched: the next call is the first.
+    let first = raw(
+        &r,
+        &c,
+        r#"{"jsonrpc":"2.0","id":1,"method":"count","params":{}}"#,
+    )
+    .await;
+    assert_eq!(first["result"], 1);
+}

@@ -64,7 +64,7 @@ fn fallback(cmd: &Command<'_>, errors: Vec<syn::Error>) -> TokenStream {
             const __INFO: __gh::CommandInfo = __gh::CommandInfo { name: #name, args: &[], file: "", line: 0 };
             #[diagnostic::do_not_recommend]
             impl __gh::Command for #ident {
-                const ENTRY: __gh::CommandEntry = __gh::CommandEntry::new(&__INFO, __invoke, |_| {});
+                const ENTRY: __gh::CommandEntry = __gh::CommandEntry::new(&__INFO, __invoke, ::core::option::Option::None, |_| {});
             }
         };
     }
@@ -153,52 +153,71 @@ fn expand(cmd: &Command<'_>) -> TokenStream {
             (&__value).reply_kind().reply(__value)
         }
     };
-    let extract = quote! {
-        #(#checks)*
-        let __slots = match __gh::parse_params::<__Slots<'__gh>>(__inv.params()) {
+    let parse = quote! {
+        match __gh::parse_params::<__Slots<'__gh>>(__inv.params()) {
             ::core::result::Result::Ok(__s) => __s,
             ::core::result::Result::Err(__e) => return __fail(__e),
-        };
-        #(#finish)*
+        }
     };
     let call = quote! { #ident(#(#vars),*) };
 
-    let invoke = if cmd.is_async {
-        quote! {
-            fn __invoke<'__gh>(__inv: __gh::Invocation<'__gh>) -> __gh::Handled<'__gh> {
-                let __fail = |__e| __gh::Handled::Ready(::core::result::Result::Err(__e));
-                #extract
+    // `__call` takes filled slots to a reply; `__invoke` (two-pass) and `__scan` (single-pass)
+    // only differ in how the slots are filled. A blocking command runs whole on the blocking
+    // pool from `__run`, so it has no single-pass path.
+    let (invoke, scan) = if cmd.blocking.is_some() {
+        let invoke = quote! {
+            fn __run<'__gh>(__inv: __gh::Invocation<'__gh>) -> __gh::Reply {
+                let __fail = ::core::result::Result::Err;
+                #(#checks)*
+                let __slots = #parse;
+                #(#finish)*
+                let __value = #call;
+                #reply
+            }
+            fn __invoke<'__gh>(_: __gh::Invocation<'__gh>) -> __gh::Handled<'__gh> {
+                __gh::Handled::Blocking(__run)
+            }
+        };
+        (invoke, quote!(::core::option::Option::None))
+    } else {
+        let body = if cmd.is_async {
+            quote! {
                 __gh::pending(async move {
                     let __value = #call.await;
                     #reply
                 })
             }
-        }
-    } else {
-        let run = quote! {
-            fn __run<'__gh>(__inv: __gh::Invocation<'__gh>) -> __gh::Reply {
-                let __fail = ::core::result::Result::Err;
-                #extract
-                let __value = #call;
-                #reply
-            }
-        };
-        if cmd.blocking.is_some() {
-            quote! {
-                #run
-                fn __invoke<'__gh>(_: __gh::Invocation<'__gh>) -> __gh::Handled<'__gh> {
-                    __gh::Handled::Blocking(__run)
-                }
-            }
         } else {
             quote! {
-                #run
-                #[inline]
-                fn __invoke<'__gh>(__inv: __gh::Invocation<'__gh>) -> __gh::Handled<'__gh> {
-                    __gh::Handled::Ready(__run(__inv))
-                }
+                let __value = #call;
+                __gh::Handled::Ready(#reply)
             }
-        }
+        };
+        let invoke = quote! {
+            #[inline]
+            fn __call<'__gh>(
+                __inv: __gh::Invocation<'__gh>,
+                __slots: __Slots<'__gh>,
+            ) -> __gh::Handled<'__gh> {
+                let __fail = |__e| __gh::Handled::Ready(::core::result::Result::Err(__e));
+                #(#checks)*
+                #(#finish)*
+                #body
+            }
+            fn __invoke<'__gh>(__inv: __gh::Invocation<'__gh>) -> __gh::Handled<'__gh> {
+                let __fail = |__e| __gh::Handled::Ready(::core::result::Result::Err(__e));
+                let __slots = #parse;
+                __call(__inv, __slots)
+            }
+            fn __scan<'__gh>(
+                __inv: __gh::Invocation<'__gh>,
+                __scanner: &mut __gh::Scanner<'__gh>,
+            ) -> ::core::option::Option<__gh::Handled<'__gh>> {
+                let (__slots, __inv) = __scanner.params::<__Slots<'__gh>>(__inv)?;
+                ::core::option::Option::Some(__call(__inv, __slots))
+            }
+        };
+        (invoke, quote!(::core::option::Option::Some(__scan)))
     };
     let line = quote_spanned!(ident.span()=> ::core::line!());
     let file = quote_spanned!(ident.span()=> ::core::file!());
@@ -273,7 +292,7 @@ fn expand(cmd: &Command<'_>) -> TokenStream {
             #[diagnostic::do_not_recommend]
             impl __gh::Command for #ident {
                 const ENTRY: __gh::CommandEntry =
-                    __gh::CommandEntry::new(&__INFO, __invoke, __requirements);
+                    __gh::CommandEntry::new(&__INFO, __invoke, #scan, __requirements);
             }
         };
     }

@@ -6,6 +6,7 @@ use std::pin::Pin;
 
 use crate::error::RpcError;
 use crate::extract::Invocation;
+use crate::scan::Scanner;
 
 /// The outcome of a command: its result serialised as JSON, or an error.
 pub type Reply = Result<Vec<u8>, RpcError>;
@@ -29,6 +30,11 @@ pub enum Handled<'a> {
 
 /// The generated wrapper of a command.
 pub type InvokeFn = for<'a> fn(Invocation<'a>) -> Handled<'a>;
+
+/// The generated single-pass wrapper: reads the arguments straight from the message through the
+/// [`Scanner`], or returns `None`, before running anything, to leave the request to
+/// [`InvokeFn`].
+pub type ScanFn = for<'a> fn(Invocation<'a>, &mut Scanner<'a>) -> Option<Handled<'a>>;
 
 /// Static facts about a command, written by `#[command]`.
 #[derive(Debug)]
@@ -55,6 +61,7 @@ impl CommandInfo {
 pub struct CommandEntry {
     info: &'static CommandInfo,
     invoke: InvokeFn,
+    scan: Option<ScanFn>,
     requirements: fn(&mut Requirements),
 }
 
@@ -63,11 +70,13 @@ impl CommandEntry {
     pub const fn new(
         info: &'static CommandInfo,
         invoke: InvokeFn,
+        scan: Option<ScanFn>,
         requirements: fn(&mut Requirements),
     ) -> Self {
         Self {
             info,
             invoke,
+            scan,
             requirements,
         }
     }
@@ -84,6 +93,10 @@ impl CommandEntry {
 
     pub(crate) fn invoke(&self) -> InvokeFn {
         self.invoke
+    }
+
+    pub(crate) fn scan(&self) -> Option<ScanFn> {
+        self.scan
     }
 
     pub(crate) fn requirements(&self) -> Requirements {

@@ -10,7 +10,6 @@ use std::ops::Deref;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use crate::bitset::CommandId;
 use crate::caller::Caller;
@@ -24,7 +23,7 @@ pub struct Invocation<'a> {
     pub(crate) caller: &'a Caller,
     pub(crate) command: &'static str,
     pub(crate) id: CommandId,
-    pub(crate) params: Option<&'a RawValue>,
+    pub(crate) params: Option<&'a str>,
 }
 
 impl<'a> Invocation<'a> {
@@ -48,8 +47,8 @@ impl<'a> Invocation<'a> {
         self.states.get::<T>()
     }
 
-    /// The raw `params` of the request.
-    pub fn params(&self) -> Option<&'a RawValue> {
+    /// The request's `params`, as the JSON text it was sent as (an object or an array).
+    pub fn params(&self) -> Option<&'a str> {
         self.params
     }
 }
@@ -306,6 +305,23 @@ pub fn requires<'a, T: FromInvoke<'a>>(requirements: &mut Requirements) {
     T::requirements(requirements);
 }
 
+/// The slots of a command, read by the single-pass path: `Deserialize` for any [`ArgSlots`].
+/// Why a value failed is not kept: on failure the router answers through the two-pass path,
+/// which says which argument it was.
+pub(crate) struct Typed<S>(pub(crate) S);
+
+impl<'de, S: ArgSlots<'de>> Deserialize<'de> for Typed<S> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut slots = S::empty();
+        let mut failure = Failure::None;
+        deserializer.deserialize_any(ParamsVisitor {
+            slots: &mut slots,
+            failure: &mut failure,
+        })?;
+        Ok(Typed(slots))
+    }
+}
+
 /// Why argument parsing stopped.
 enum Failure {
     None,
@@ -321,13 +337,13 @@ enum Failure {
 ///
 /// `-32602` naming the argument: a value of the wrong type, an unknown or repeated key, too many
 /// positional values.
-pub fn parse_params<'de, S: ArgSlots<'de>>(params: Option<&'de RawValue>) -> Result<S, RpcError> {
+pub fn parse_params<'de, S: ArgSlots<'de>>(params: Option<&'de str>) -> Result<S, RpcError> {
     let mut slots = S::empty();
     let Some(params) = params else {
         return Ok(slots);
     };
     let mut failure = Failure::None;
-    let mut de = serde_json::Deserializer::from_str(params.get());
+    let mut de = serde_json::Deserializer::from_str(params);
     let result = de.deserialize_any(ParamsVisitor {
         slots: &mut slots,
         failure: &mut failure,

@@ -15,6 +15,7 @@ use crate::extract::{Invocation, StateMap};
 use crate::jsonrpc::{self, Message, Request};
 use crate::lookup::Lookup;
 use crate::pattern::{LabelGlob, RemotePattern};
+use crate::scan::Scanner;
 use crate::unwind::{panicked, CatchUnwind};
 
 static NEXT_ROUTER_ID: AtomicU64 = AtomicU64::new(1);
@@ -175,6 +176,10 @@ impl Router {
 
     /// Answers one request object into `out`; false when there is nothing to send.
     async fn answer(&self, caller: &Caller, bytes: &[u8], out: &mut Vec<u8>) -> bool {
+        if let Some((handled, id, name, params)) = self.single_pass(caller, bytes) {
+            let reply = self.complete(caller, handled, name, params).await;
+            return write_reply(out, id, reply);
+        }
         match jsonrpc::read_request(bytes) {
             Err(invalid) => {
                 jsonrpc::write_error(out, invalid.id, &invalid.error);
@@ -182,19 +187,51 @@ impl Router {
             }
             Ok(request) => {
                 let reply = self.call(caller, &request).await;
-                let Some(id) = request.id else {
-                    return false;
-                };
-                match reply {
-                    Ok(result) => jsonrpc::write_result(out, Some(id), &result),
-                    Err(error) => jsonrpc::write_error(out, Some(id), &error),
-                }
-                true
+                write_reply(out, request.id, reply)
             }
         }
     }
 
-    /// Look up → check → extract → call → reply. The only place a command is run.
+    /// The single-pass path (see `scan.rs`): for a well-formed request whose `method` precedes
+    /// `params` and that the caller may make, the command reads its arguments straight from the
+    /// message. `None`, before anything has run, hands the request to the two-pass path, which
+    /// also produces every error.
+    #[allow(clippy::type_complexity)]
+    fn single_pass<'a>(
+        &'a self,
+        caller: &'a Caller,
+        bytes: &'a [u8],
+    ) -> Option<(
+        Handled<'a>,
+        Option<&'a RawValue>,
+        &'static str,
+        Option<&'a str>,
+    )> {
+        let inner = &*self.inner;
+        let mut scanner = Scanner::new(bytes);
+        let id = inner.lookup.get(scanner.until_params()?)?;
+        if caller.router_id() != inner.id || !caller.allows(id) {
+            return None;
+        }
+        let entry = inner.entries[id.index()]?;
+        let scan = entry.scan()?;
+        let invocation = Invocation {
+            states: &inner.states,
+            caller,
+            command: entry.name(),
+            id,
+            params: None,
+        };
+        // `scan` reads the whole request before it runs the command, so once it has returned
+        // `Some` (or panicked in the command) the request is complete and must not be retried.
+        let handled = match catch_unwind(AssertUnwindSafe(|| scan(invocation, &mut scanner))) {
+            Ok(handled) => handled?,
+            Err(payload) => Handled::Ready(Err(panicked(entry.name(), payload.as_ref()))),
+        };
+        Some((handled, scanner.id(), entry.name(), scanner.params_text()))
+    }
+
+    /// Look up → check → extract → call → reply. Every refusal is decided here.
     async fn call(&self, caller: &Caller, request: &Request<'_>) -> Reply {
         let inner = &*self.inner;
         let method = request.method.as_ref();
@@ -216,40 +253,51 @@ impl Router {
         let Some(entry) = inner.entries[id.index()] else {
             return Err(unknown_command(method));
         };
+        let params = request.params.map(RawValue::get);
         let invocation = Invocation {
             states: &inner.states,
             caller,
             command: entry.name(),
             id,
-            params: request.params,
+            params,
         };
         let invoke = entry.invoke();
         let handled = match catch_unwind(AssertUnwindSafe(|| invoke(invocation))) {
             Ok(handled) => handled,
             Err(payload) => return Err(panicked(entry.name(), payload.as_ref())),
         };
+        self.complete(caller, handled, entry.name(), params).await
+    }
+
+    /// Finishes what a command's wrapper started: awaits its future or runs its blocking body,
+    /// turning panics into internal errors.
+    async fn complete(
+        &self,
+        caller: &Caller,
+        handled: Handled<'_>,
+        name: &'static str,
+        params: Option<&str>,
+    ) -> Reply {
         match handled {
             Handled::Ready(reply) => reply,
-            Handled::Pending(future) => CatchUnwind::new(future, entry.name()).await,
-            Handled::Blocking(body) => {
-                self.run_blocking(caller, &entry, id, request.params, body)
-                    .await
-            }
+            Handled::Pending(future) => CatchUnwind::new(future, name).await,
+            Handled::Blocking(body) => self.run_blocking(caller, name, params, body).await,
         }
     }
 
     async fn run_blocking(
         &self,
         caller: &Caller,
-        entry: &CommandEntry,
-        id: CommandId,
-        params: Option<&RawValue>,
+        name: &'static str,
+        params: Option<&str>,
         body: crate::command::BlockingFn,
     ) -> Reply {
-        let name = entry.name();
+        let Some(id) = self.inner.lookup.get(name) else {
+            return Err(unknown_command(name));
+        };
         let router = self.clone();
         let caller = caller.clone();
-        let params: Option<Box<RawValue>> = params.map(ToOwned::to_owned);
+        let params: Option<String> = params.map(ToOwned::to_owned);
         let job = move || {
             let invocation = Invocation {
                 states: &router.inner.states,
@@ -325,6 +373,18 @@ impl Router {
             "deniedBy": denied_by,
         }))
     }
+}
+
+/// Appends the reply to a request with `id`; false for a notification (nothing to send).
+fn write_reply(out: &mut Vec<u8>, id: Option<&RawValue>, reply: Reply) -> bool {
+    let Some(id) = id else {
+        return false;
+    };
+    match reply {
+        Ok(result) => jsonrpc::write_result(out, Some(id), &result),
+        Err(error) => jsonrpc::write_error(out, Some(id), &error),
+    }
+    true
 }
 
 fn unknown_command(method: &str) -> RpcError {
