@@ -222,7 +222,7 @@ const RESULT_HEAD: &[u8] = b"{\"jsonrpc\":\"2.0\",\"result\":";
 const ERROR_HEAD: &[u8] = b"{\"jsonrpc\":\"2.0\",\"error\":";
 
 /// Appends a success reply.
-pub(crate) fn write_result(out: &mut Vec<u8>, id: Option<&RawValue>, result: &[u8]) {
+pub(crate) fn write_result(out: &mut Vec<u8>, id: Option<&str>, result: &[u8]) {
     out.reserve(RESULT_HEAD.len() + result.len() + 16);
     out.extend_from_slice(RESULT_HEAD);
     out.extend_from_slice(result);
@@ -230,15 +230,15 @@ pub(crate) fn write_result(out: &mut Vec<u8>, id: Option<&RawValue>, result: &[u
 }
 
 /// Appends an error reply.
-pub(crate) fn write_error(out: &mut Vec<u8>, id: Option<&RawValue>, error: &RpcError) {
+pub(crate) fn write_error(out: &mut Vec<u8>, id: Option<&str>, error: &RpcError) {
     out.extend_from_slice(ERROR_HEAD);
     error.write_json(out);
     write_id(out, id);
 }
 
-fn write_id(out: &mut Vec<u8>, id: Option<&RawValue>) {
+fn write_id(out: &mut Vec<u8>, id: Option<&str>) {
     out.extend_from_slice(b",\"id\":");
-    out.extend_from_slice(id.map_or("null", RawValue::get).as_bytes());
+    out.extend_from_slice(id.unwrap_or("null").as_bytes());
     out.push(b'}');
 }
 
@@ -335,7 +335,7 @@ mod tests {
     fn writes_replies() {
         let id = RawValue::from_string("\"a\"".into()).expect("raw");
         let mut out = Vec::new();
-        write_result(&mut out, Some(&id), b"3");
+        write_result(&mut out, Some(id.get()), b"3");
         assert_eq!(out, br#"{"jsonrpc":"2.0","result":3,"id":"a"}"#);
         out.clear();
         write_error(

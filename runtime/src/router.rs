@@ -182,12 +182,12 @@ impl Router {
         }
         match jsonrpc::read_request(bytes) {
             Err(invalid) => {
-                jsonrpc::write_error(out, invalid.id, &invalid.error);
+                jsonrpc::write_error(out, invalid.id.map(RawValue::get), &invalid.error);
                 true
             }
             Ok(request) => {
                 let reply = self.call(caller, &request).await;
-                write_reply(out, request.id, reply)
+                write_reply(out, request.id.map(RawValue::get), reply)
             }
         }
     }
@@ -201,14 +201,10 @@ impl Router {
         &'a self,
         caller: &'a Caller,
         bytes: &'a [u8],
-    ) -> Option<(
-        Handled<'a>,
-        Option<&'a RawValue>,
-        &'static str,
-        Option<&'a str>,
-    )> {
+    ) -> Option<(Handled<'a>, Option<&'a str>, &'static str, Option<&'a str>)> {
         let inner = &*self.inner;
-        let mut scanner = Scanner::new(bytes);
+        // One UTF-8 check of the whole message; every slice the scanner hands out is then text.
+        let mut scanner = Scanner::new(std::str::from_utf8(bytes).ok()?);
         let id = inner.lookup.get(scanner.until_params()?)?;
         if caller.router_id() != inner.id || !caller.allows(id) {
             return None;
@@ -376,7 +372,7 @@ impl Router {
 }
 
 /// Appends the reply to a request with `id`; false for a notification (nothing to send).
-fn write_reply(out: &mut Vec<u8>, id: Option<&RawValue>, reply: Reply) -> bool {
+fn write_reply(out: &mut Vec<u8>, id: Option<&str>, reply: Reply) -> bool {
     let Some(id) = id else {
         return false;
     };

@@ -12,18 +12,18 @@ use std::borrow::Cow;
 
 use serde::de::IgnoredAny;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use crate::extract::{ArgSlots, Invocation, Typed};
 
 /// A request object being read; see the module docs.
 pub struct Scanner<'a> {
+    text: &'a str,
     bytes: &'a [u8],
     pos: usize,
     seen: u8,
-    jsonrpc: Option<&'a RawValue>,
+    jsonrpc: bool,
     method: Option<Cow<'a, str>>,
-    id: Option<&'a RawValue>,
+    id: Option<&'a str>,
     params: Option<&'a str>,
 }
 
@@ -33,12 +33,15 @@ const PARAMS: u8 = 4;
 const ID: u8 = 8;
 
 impl<'a> Scanner<'a> {
-    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+    /// A scanner over a message already known to be UTF-8 (validated once, up front, so that
+    /// every slice of it can be handed out as text for free).
+    pub(crate) fn new(text: &'a str) -> Self {
         Self {
-            bytes,
+            text,
+            bytes: text.as_bytes(),
             pos: 0,
             seen: 0,
-            jsonrpc: None,
+            jsonrpc: false,
             method: None,
             id: None,
             params: None,
@@ -76,7 +79,7 @@ impl<'a> Scanner<'a> {
     ) -> Option<(S, Invocation<'a>)> {
         let start = self.pos;
         let Typed(slots) = self.value::<Typed<S>>()?;
-        let text = std::str::from_utf8(&self.bytes[start..self.pos]).ok()?;
+        let text = self.text.get(start..self.pos)?;
         let first = text.as_bytes().first().copied();
         if !matches!(first, Some(b'{' | b'[')) {
             return None;
@@ -96,14 +99,8 @@ impl<'a> Scanner<'a> {
         if self.pos != self.bytes.len() {
             return None;
         }
-        if self.jsonrpc.map(RawValue::get) != Some("\"2.0\"") {
+        if !self.jsonrpc {
             return None;
-        }
-        if let Some(id) = self.id {
-            let first = id.get().as_bytes().first().copied().unwrap_or(b'n');
-            if !(first == b'"' || first == b'-' || first.is_ascii_digit() || id.get() == "null") {
-                return None;
-            }
         }
         Some((slots, invocation))
     }
@@ -114,7 +111,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// The id; `None` for a notification. Meaningful once [`params`](Self::params) succeeded.
-    pub(crate) fn id(&self) -> Option<&'a RawValue> {
+    pub(crate) fn id(&self) -> Option<&'a str> {
         self.id
     }
 
@@ -122,44 +119,84 @@ impl<'a> Scanner<'a> {
     /// its value), `Some(false)` after any other member, `None` on anything unusual.
     fn member(&mut self) -> Option<bool> {
         self.skip_ws();
-        let key: &RawValue = self.value()?;
+        // An escaped key might spell one of ours; `plain_string` leaves it to the full parser.
+        let key = self.plain_string()?;
         self.skip_ws();
         self.expect(b':')?;
         self.skip_ws();
-        let flag = match key.get() {
-            "\"jsonrpc\"" => JSONRPC,
-            "\"method\"" => METHOD,
-            "\"params\"" => PARAMS,
-            "\"id\"" => ID,
-            other if other.starts_with('"') && !other.contains('\\') => 0,
-            // An escaped key might spell one of ours; leave it to the full parser.
-            _ => return None,
+        let flag = match key {
+            "jsonrpc" => JSONRPC,
+            "method" => METHOD,
+            "params" => PARAMS,
+            "id" => ID,
+            _ => 0,
         };
         if self.seen & flag != 0 {
             return None;
         }
         self.seen |= flag;
         match flag {
-            JSONRPC => self.jsonrpc = Some(self.value()?),
-            METHOD => {
-                let raw: &RawValue = self.value()?;
-                let text = raw.get();
-                if !text.starts_with('"') {
+            JSONRPC => {
+                // Anything but the exact version is an error the full parser reports.
+                let rest = self.bytes.get(self.pos..)?;
+                if !rest.starts_with(b"\"2.0\"") {
                     return None;
                 }
-                self.method = Some(if text.contains('\\') {
-                    Cow::Owned(serde_json::from_str::<String>(text).ok()?)
-                } else {
-                    Cow::Borrowed(&text[1..text.len() - 1])
+                self.pos += 5;
+                self.jsonrpc = true;
+            }
+            METHOD => {
+                let start = self.pos;
+                self.method = Some(match self.plain_string() {
+                    Some(m) => Cow::Borrowed(m),
+                    None => {
+                        self.pos = start;
+                        Cow::Owned(self.value::<String>()?)
+                    }
                 });
             }
             PARAMS => return Some(true),
-            ID => self.id = Some(self.value()?),
+            ID => self.id = Some(self.id_value()?),
             _ => {
                 self.value::<IgnoredAny>()?;
             }
         }
         Some(false)
+    }
+
+    /// A string without escapes or control characters, as the text between its quotes.
+    fn plain_string(&mut self) -> Option<&'a str> {
+        self.expect(b'"')?;
+        let start = self.pos;
+        let len = self.bytes[start..]
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        if self.bytes[start + len] != b'"' {
+            return None;
+        }
+        self.pos = start + len + 1;
+        self.text.get(start..start + len)
+    }
+
+    /// An id: a string, a number or null, as its JSON text. Anything else gives up.
+    fn id_value(&mut self) -> Option<&'a str> {
+        let start = self.pos;
+        match self.peek()? {
+            b'"' => {
+                if self.plain_string().is_none() {
+                    self.pos = start;
+                    self.value::<String>()?;
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                self.value::<IgnoredNumber>()?;
+            }
+            b'n' => {
+                self.value::<()>()?;
+            }
+            _ => return None,
+        }
+        self.text.get(start..self.pos)
     }
 
     /// After a member: `Some(true)` at the closing brace, `Some(false)` after a comma.
@@ -180,8 +217,8 @@ impl<'a> Scanner<'a> {
 
     /// Deserialises one JSON value at the current position and moves past it.
     fn value<T: Deserialize<'a>>(&mut self) -> Option<T> {
-        let rest = self.bytes.get(self.pos..)?;
-        let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<T>();
+        let rest = self.text.get(self.pos..)?;
+        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<T>();
         let value = stream.next()?.ok()?;
         self.pos += stream.byte_offset();
         Some(value)
@@ -202,6 +239,31 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// Accepts any JSON number, and nothing else.
+struct IgnoredNumber;
+
+impl<'de> Deserialize<'de> for IgnoredNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = IgnoredNumber;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<IgnoredNumber, E> {
+                Ok(IgnoredNumber)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<IgnoredNumber, E> {
+                Ok(IgnoredNumber)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<IgnoredNumber, E> {
+                Ok(IgnoredNumber)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
 impl std::fmt::Debug for Scanner<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scanner")
@@ -217,38 +279,54 @@ mod tests {
     #[test]
     fn stops_at_params_when_method_came_first() {
         let msg =
-            br#" { "jsonrpc" : "2.0", "id":1, "x": [1,{"y":2}], "method":"add", "params":{"a":1}}"#;
+            r#" { "jsonrpc" : "2.0", "id":1, "x": [1,{"y":2}], "method":"add", "params":{"a":1}}"#;
         let mut s = Scanner::new(msg);
         assert_eq!(s.until_params(), Some("add"));
-        assert_eq!(&msg[s.pos..s.pos + 7], br#"{"a":1}"#);
-        assert_eq!(s.id().map(RawValue::get), Some("1"));
+        assert_eq!(&msg[s.pos..s.pos + 7], r#"{"a":1}"#);
+        assert_eq!(s.id(), Some("1"));
+    }
+
+    #[test]
+    fn ids_keep_their_json_text() {
+        for (id, text) in [
+            ("\"a b\"", "\"a b\""),
+            ("\"a\\\"b\"", "\"a\\\"b\""),
+            ("-12", "-12"),
+            ("1.5e3", "1.5e3"),
+            ("null", "null"),
+        ] {
+            let msg = format!(r#"{{"id":{id},"method":"m","params":[]}}"#);
+            let mut s = Scanner::new(&msg);
+            assert_eq!(s.until_params(), Some("m"), "{msg}");
+            assert_eq!(s.id(), Some(text));
+        }
     }
 
     #[test]
     fn gives_up_on_anything_unusual() {
         for msg in [
-            &br#"{"params":{},"method":"add"}"#[..],
-            br#"{"jsonrpc":"2.0","method":"add"}"#,
-            br#"{"method":"add","method":"sub","params":{}}"#,
-            br#"{"meth\u006fd":"add","params":{}}"#,
-            br#"{"method":1,"params":{}}"#,
-            br#"["add"]"#,
-            br#"{}"#,
-            br#"{"method":"add" "params":{}}"#,
-            b"",
+            r#"{"params":{},"method":"add"}"#,
+            r#"{"jsonrpc":"2.0","method":"add"}"#,
+            r#"{"method":"add","method":"sub","params":{}}"#,
+            r#"{"meth\u006fd":"add","params":{}}"#,
+            r#"{"method":1,"params":{}}"#,
+            r#"{"jsonrpc":"2.00","method":"add","params":{}}"#,
+            r#"{"jsonrpc":2,"method":"add","params":{}}"#,
+            r#"{"id":[1],"method":"add","params":{}}"#,
+            r#"{"id":01,"method":"add","params":{}}"#,
+            r#"{"id":true,"method":"add","params":{}}"#,
+            r#"["add"]"#,
+            r#"{}"#,
+            r#"{"method":"add" "params":{}}"#,
+            "",
         ] {
-            assert_eq!(
-                Scanner::new(msg).until_params(),
-                None,
-                "{}",
-                String::from_utf8_lossy(msg)
-            );
+            assert_eq!(Scanner::new(msg).until_params(), None, "{msg}");
         }
     }
 
     #[test]
     fn unescapes_method_names() {
-        let mut s = Scanner::new(br#"{"method":"a\u0064d","params":[]}"#);
+        let mut s = Scanner::new(r#"{"method":"a\u0064d","params":[]}"#);
         assert_eq!(s.until_params(), Some("add"));
     }
 }
