@@ -399,16 +399,22 @@ impl AclError {
 
 impl fmt::Display for AclError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid ACL ({} problem", self.problems.len())?;
-        if self.problems.len() != 1 {
-            f.write_str("s")?;
-        }
-        f.write_str(")")?;
-        for p in &self.problems {
-            write!(f, "\n  - {p}")?;
-        }
-        Ok(())
+        write_problems(f, "invalid ACL", &self.problems)
     }
+}
+
+/// `title (N problems)` and one problem a line: how every collected-errors type displays.
+pub(crate) fn write_problems<P: fmt::Display>(
+    f: &mut fmt::Formatter<'_>,
+    title: &str,
+    problems: &[P],
+) -> fmt::Result {
+    let plural = if problems.len() == 1 { "" } else { "s" };
+    write!(f, "{title} ({} problem{plural})", problems.len())?;
+    for p in problems {
+        write!(f, "\n  - {p}")?;
+    }
+    Ok(())
 }
 
 /// One problem in an ACL.

@@ -161,19 +161,7 @@ pub struct BuildError {
 
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the router cannot be built ({} problem",
-            self.problems.len()
-        )?;
-        if self.problems.len() != 1 {
-            f.write_str("s")?;
-        }
-        f.write_str(")")?;
-        for p in &self.problems {
-            write!(f, "\n  - {p}")?;
-        }
-        Ok(())
+        crate::acl::write_problems(f, "the router cannot be built", &self.problems)
     }
 }
 
