@@ -390,3 +390,50 @@ async fn a_malformed_request_never_runs_the_command() {
     .await;
     assert_eq!(first["result"], 1);
 }
+
+/// An injected argument of the application's own: the caller's label, upper-cased.
+struct Shout(String);
+
+impl<'a> gatehouse::FromInvoke<'a> for Shout {
+    fn from_invoke(invocation: &gatehouse::Invocation<'a>) -> Result<Self, RpcError> {
+        if invocation.caller().label().is_empty() {
+            return Err(RpcError::new(
+                gatehouse::ErrorCode::Other(-32050),
+                "no label",
+            ));
+        }
+        Ok(Shout(invocation.caller().label().to_uppercase()))
+    }
+}
+
+#[command]
+fn shout(who: Shout, punctuation: Option<char>) -> String {
+    format!("{}{}", who.0, punctuation.unwrap_or('!'))
+}
+
+#[tokio::test]
+async fn custom_extractors_are_injected_and_their_errors_are_replies() {
+    let acl = Acl::builder()
+        .commands(["shout"])
+        .capability(Capability::builder("all").windows(["*"]).allow(["shout"]))
+        .build()
+        .expect("valid ACL");
+    let r = Router::builder(acl)
+        .commands(commands![shout])
+        .build()
+        .expect("router");
+    let main = r.caller(CallerInfo::local("main"));
+    assert_eq!(call(&r, &main, "shout", json!({})).await["result"], "MAIN!");
+    assert_eq!(
+        call(&r, &main, "shout", json!(["?"])).await["result"],
+        "MAIN?"
+    );
+    let v = call(&r, &main, "shout", json!({"who": "someone else"})).await;
+    assert_eq!(
+        v["error"]["data"]["argument"], "who",
+        "injected arguments cannot be sent: {v}"
+    );
+    let nameless = r.caller(CallerInfo::local(""));
+    let v = call(&r, &nameless, "shout", json!({})).await;
+    assert_eq!(v["error"]["code"], -32050);
+}
