@@ -53,6 +53,7 @@
 //! See the README for the macro reference, the error codes and the security model.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 #[doc(inline)]
 pub use gatehouse_runtime::{

@@ -2,6 +2,7 @@
 //! `#[gatehouse::command]` and `gatehouse::commands![…]`.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 mod ast;
 mod attr;
