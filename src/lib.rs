@@ -111,6 +111,22 @@ pub use gatehouse_runtime::__private;
 /// ```
 pub use gatehouse_macros::command;
 
+/// The ACL that `gatehouse-build` compiled from the application's permission and capability
+/// files, as static tables: `Router::builder(gatehouse::acl!())`.
+///
+/// It includes `OUT_DIR/gatehouse_acl.rs`, which the build script writes with
+/// `gatehouse_build::build()`; using it without that build script is a compile error naming the
+/// missing file. Loading it costs nothing: the tables are `static` data.
+#[macro_export]
+macro_rules! acl {
+    () => {
+        ::core::clone::Clone::clone(::core::include!(::core::concat!(
+            ::core::env!("OUT_DIR"),
+            "/gatehouse_acl.rs"
+        )))
+    };
+}
+
 /// Lists the commands a router serves: `commands![add, notes::read_note]`.
 ///
 /// Expands to a `&'static [CommandEntry]` for [`RouterBuilder::commands`]. Every name must be a

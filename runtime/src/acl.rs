@@ -490,10 +490,20 @@ pub(crate) fn did_you_mean(suggestion: &Option<String>) -> String {
 }
 
 /// The candidate closest to `name` by edit distance, if it is close enough to be a likely typo.
-pub(crate) fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
+pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
     let limit = (name.chars().count() / 3).max(1);
     candidates
-        .map(|c| (edit_distance(name, c), c))
+        // A difference of case alone is the likeliest typo of all.
+        .map(|c| {
+            (
+                if c.eq_ignore_ascii_case(name) {
+                    0
+                } else {
+                    edit_distance(name, c)
+                },
+                c,
+            )
+        })
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c.to_string())

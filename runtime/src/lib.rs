@@ -69,6 +69,26 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
 
+    pub use crate::acl::{closest, Acl, Capability, Text};
+
+    /// Checks a label glob as the router will compile it; used by the build step.
+    ///
+    /// # Errors
+    ///
+    /// Why the glob is invalid.
+    pub fn check_label_glob(glob: &str) -> Result<(), String> {
+        crate::pattern::LabelGlob::new(glob).map(|_| ())
+    }
+
+    /// Checks a remote URL pattern as the router will compile it; used by the build step.
+    ///
+    /// # Errors
+    ///
+    /// Why the pattern is invalid.
+    pub fn check_remote_pattern(pattern: &str) -> Result<(), String> {
+        crate::pattern::RemotePattern::new(pattern).map(|_| ())
+    }
+
     /// Boxes an `async` command's future.
     pub fn pending<'a, F>(future: F) -> Handled<'a>
     where

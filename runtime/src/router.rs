@@ -352,13 +352,30 @@ impl Router {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let noun = |names: &[&str]| {
+            if names.len() == 1 {
+                "capability"
+            } else {
+                "capabilities"
+            }
+        };
         if !denied_by.is_empty() {
-            message.push_str(&format!("; denied by capability {}", list(&denied_by)));
+            message.push_str(&format!(
+                "; denied by {} {}",
+                noun(&denied_by),
+                list(&denied_by)
+            ));
         } else if granted_by.is_empty() {
             message.push_str("; no capability allows it");
         } else {
+            let (verb, does) = if granted_by.len() == 1 {
+                ("is", "does")
+            } else {
+                ("is", "do")
+            };
             message.push_str(&format!(
-                "; it is allowed by capability {}, which does not apply to this caller",
+                "; it {verb} allowed by {} {}, which {does} not apply to this caller",
+                noun(&granted_by),
                 list(&granted_by)
             ));
         }
