@@ -281,7 +281,7 @@ impl Builder {
         for (command, at) in &listed {
             if !granted.contains(command.as_str()) {
                 let mut d = Diagnostic::general(severity, format!("command `{command}` is listed in `commands![…]` but no capability grants it to anyone"));
-                d.file = Some(at.file.clone());
+                d.file = Some(at.file.strip_prefix(&root).unwrap_or(&at.file).to_owned());
                 d.position = Some((at.line, 1));
                 diagnostics.push(d.help(format!("grant it in a capability (for example with the generated permission `allow-{}`), or remove it from `commands![…]`", command.replace('_', "-"))));
             }

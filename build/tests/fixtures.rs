@@ -204,3 +204,40 @@ fn every_problem_is_reported_together_with_its_position() {
     assert_eq!(unknown.position, Some((5, 17)), "{unknown}");
     assert!(unknown.to_string().contains("^^^^"), "{unknown}");
 }
+
+fn tie(mode: gatehouse_build::Tie) -> Result<gatehouse_build::Output, Error> {
+    Builder::new()
+        .root(fixture("tie"))
+        .plugins_from_dependencies(false)
+        .target("linux")
+        .tie(mode)
+        .out_dir(out_dir(&format!("tie-{mode:?}")))
+        .emit_cargo_directives(false)
+        .build()
+}
+
+#[test]
+fn code_and_acl_are_tied_in_both_directions() {
+    let err = tie(gatehouse_build::Tie::Deny).expect_err("the tie is broken both ways");
+    let report = err.to_string();
+    // A command in `commands![…]` that no capability grants: named, with the file and line.
+    assert!(report.contains("command `orphan.command` is listed in `commands![…]` but no capability grants it to anyone"), "{report}");
+    assert!(report.contains("src/main.rs:11"), "{report}");
+    // A permission naming a command no code defines: named, with the file.
+    assert!(
+        report.contains("permission `ghostly` names command `ghost`, which no code defines"),
+        "{report}"
+    );
+    assert!(report.contains("permissions/app.toml:3:20"), "{report}");
+    // The opt-out turns both into warnings, and the build goes through.
+    let output = tie(gatehouse_build::Tie::Warn).expect("warnings only");
+    assert_eq!(
+        output
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count(),
+        2
+    );
+    assert_eq!(output.acl.commands, ["greet", "orphan.command"]);
+}
