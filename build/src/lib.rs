@@ -192,6 +192,53 @@ impl Builder {
     /// [`Error::Invalid`] with every problem found (warnings included), or [`Error::Io`] naming
     /// the path that could not be read or written.
     pub fn build(self) -> Result<Output, Error> {
+        let checked = self.check()?;
+        let Checked {
+            acl,
+            diagnostics,
+            read_paths,
+        } = checked;
+        if self.emit_cargo {
+            for path in &read_paths {
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
+            for d in diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Warning)
+            {
+                for line in d.to_string().lines() {
+                    println!("cargo:warning={line}");
+                }
+            }
+        }
+        if resolve::has_errors(&diagnostics) {
+            return Err(Error::Invalid { diagnostics });
+        }
+        let out_dir = self
+            .out_dir
+            .clone()
+            .or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from))
+            .ok_or(Error::NoOutDir)?;
+        let rust_path = out_dir.join("gatehouse_acl.rs");
+        let json_path = out_dir.join("gatehouse_acl.json");
+        write_if_changed(&rust_path, &generate::rust(&acl, &self.runtime_path))?;
+        write_if_changed(&json_path, &generate::json(&acl))?;
+        Ok(Output {
+            acl,
+            rust: rust_path,
+            json: json_path,
+            diagnostics,
+        })
+    }
+
+    /// Reads, checks and resolves, writing nothing and printing nothing: what `gatehouse check`
+    /// and `gatehouse explain` run. The result holds every diagnostic, errors included.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] naming a path that could not be read; problems in the files are not errors
+    /// here but diagnostics in the result.
+    pub fn check(&self) -> Result<Checked, Error> {
         let root = self
             .root
             .clone()
@@ -255,7 +302,7 @@ impl Builder {
 
         // Capabilities.
         let mut capability_files = Vec::new();
-        for path in parse::files_in(&capabilities).map_err(|e| Error::io(&capabilities, e))? {
+        for path in capability_paths(&capabilities)? {
             let source = read_source(&root, &path)?;
             read_paths.push(path);
             match parse::capability_file(&source) {
@@ -294,38 +341,29 @@ impl Builder {
             }
         }
 
-        if self.emit_cargo {
-            for path in &read_paths {
-                println!("cargo:rerun-if-changed={}", path.display());
-            }
-            for d in diagnostics
-                .iter()
-                .filter(|d| d.severity == Severity::Warning)
-            {
-                for line in d.to_string().lines() {
-                    println!("cargo:warning={line}");
-                }
-            }
-        }
-        if resolve::has_errors(&diagnostics) {
-            return Err(Error::Invalid { diagnostics });
-        }
-
-        let out_dir = self
-            .out_dir
-            .clone()
-            .or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from))
-            .ok_or(Error::NoOutDir)?;
-        let rust_path = out_dir.join("gatehouse_acl.rs");
-        let json_path = out_dir.join("gatehouse_acl.json");
-        write_if_changed(&rust_path, &generate::rust(&acl, &self.runtime_path))?;
-        write_if_changed(&json_path, &generate::json(&acl))?;
-        Ok(Output {
+        Ok(Checked {
             acl,
-            rust: rust_path,
-            json: json_path,
             diagnostics,
+            read_paths,
         })
+    }
+}
+
+/// What [`Builder::check`] found.
+#[derive(Debug)]
+pub struct Checked {
+    /// The resolved ACL (meaningful when no diagnostic is an error).
+    pub acl: ResolvedAcl,
+    /// Every problem and warning.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Every file and folder read.
+    pub read_paths: Vec<PathBuf>,
+}
+
+impl Checked {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        resolve::has_errors(&self.diagnostics)
     }
 }
 
@@ -381,6 +419,29 @@ fn target_platform() -> String {
         "ios" => "iOS".into(),
         other => other.to_owned(),
     }
+}
+
+/// The capability files `path` names: a folder's files, one file, or a glob's matches.
+fn capability_paths(path: &Path) -> Result<Vec<PathBuf>, Error> {
+    if path.is_dir() || !path.exists() && !path.to_string_lossy().contains(['*', '?', '[']) {
+        return parse::files_in(path).map_err(|e| Error::io(path, e));
+    }
+    if path.is_file() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let pattern = path.to_string_lossy();
+    let matches = glob::glob(&pattern).map_err(|e| {
+        Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
+        )
+    })?;
+    let mut files: Vec<PathBuf> = matches
+        .filter_map(Result::ok)
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Reads a file, naming it relative to the crate root in diagnostics, as rustc does.
