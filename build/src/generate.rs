@@ -28,6 +28,26 @@ pub(crate) fn rust(acl: &ResolvedAcl, runtime: &str) -> String {
             .collect();
         format!("&[{}]", body.join(", "))
     };
+    let json_texts = |values: &[serde_json::Value]| -> String {
+        let body: Vec<String> = values
+            .iter()
+            .map(|v| format!("__gh::Text::Borrowed({:?})", v.to_string()))
+            .collect();
+        format!("&[{}]", body.join(", "))
+    };
+    let scopes = |map: &std::collections::BTreeMap<String, crate::resolve::ScopeValues>| -> String {
+        let body: Vec<String> = map
+            .iter()
+            .map(|(target, v)| {
+                format!(
+                    "__gh::ScopeEntry::from_static({target:?}, {}, {})",
+                    json_texts(&v.allow),
+                    json_texts(&v.deny)
+                )
+            })
+            .collect();
+        format!("&[{}]", body.join(", "))
+    };
     let mut out = String::new();
     let _ = writeln!(out, "{HEADER}");
     let _ = writeln!(
@@ -56,7 +76,7 @@ pub(crate) fn rust(acl: &ResolvedAcl, runtime: &str) -> String {
     for cap in &acl.capabilities {
         let _ = writeln!(
             out,
-            "        __gh::Capability::from_static(\n            {:?},\n            {:?},\n            {},\n            {},\n            {},\n            {},\n            {},\n            {},\n        ),",
+            "        __gh::Capability::from_static(\n            {:?},\n            {:?},\n            {},\n            {},\n            {},\n            {},\n            {},\n            {},\n            {},\n            {},\n        ),",
             cap.identifier,
             cap.description,
             texts(&cap.windows),
@@ -65,6 +85,8 @@ pub(crate) fn rust(acl: &ResolvedAcl, runtime: &str) -> String {
             texts(&cap.remote),
             bits(&cap.allow),
             bits(&cap.deny),
+            scopes(&cap.scopes),
+            scopes(&cap.global_scopes),
         );
     }
     let _ = writeln!(out, "    ];");
@@ -108,7 +130,10 @@ mod tests {
         let text = rust(&acl, "::gatehouse::__private");
         assert!(text.starts_with(HEADER));
         assert!(text.contains("static COMMANDS: [__gh::Text; 2]"), "{text}");
-        assert!(text.contains("&[0x2],\n            &[0x1],"), "{text}");
+        assert!(
+            text.contains("&[0x2],\n            &[0x1],\n            &[],\n            &[],"),
+            "{text}"
+        );
         assert_eq!(text, rust(&acl, "::gatehouse::__private"), "deterministic");
     }
 }

@@ -102,6 +102,18 @@ impl Acl {
                 }
             }
             problems.extend(cap.pattern_problems());
+            for scope in cap.scopes.iter() {
+                if self.command_id(&scope.target).is_none() {
+                    problems.push(AclProblem::UnknownCommand {
+                        capability: cap.identifier.to_string(),
+                        command: scope.target.to_string(),
+                        suggestion: closest(
+                            &scope.target,
+                            self.commands.iter().map(|c| c.as_ref()),
+                        ),
+                    });
+                }
+            }
         }
         AclError::check(problems)
     }
@@ -118,6 +130,48 @@ pub struct Capability {
     remote: List<Text>,
     allow: Bits,
     deny: Bits,
+    scopes: List<ScopeEntry>,
+    global_scopes: List<ScopeEntry>,
+}
+
+/// Scope values a capability hands to one command (or, as a global scope, to every command of
+/// one plugin), as the JSON text of each value.
+#[derive(Clone, Debug)]
+pub struct ScopeEntry {
+    target: Text,
+    allow: List<Text>,
+    deny: List<Text>,
+}
+
+impl ScopeEntry {
+    /// An entry over `'static` data, as `gatehouse-build` generates it.
+    pub const fn from_static(
+        target: &'static str,
+        allow: &'static [Text],
+        deny: &'static [Text],
+    ) -> Self {
+        Self {
+            target: Cow::Borrowed(target),
+            allow: Cow::Borrowed(allow),
+            deny: Cow::Borrowed(deny),
+        }
+    }
+
+    /// The command (for a command scope) or the plugin (for a global scope; `""` for the
+    /// application).
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Allowed values, as JSON.
+    pub fn allow(&self) -> &[Text] {
+        &self.allow
+    }
+
+    /// Denied values, as JSON.
+    pub fn deny(&self) -> &[Text] {
+        &self.deny
+    }
 }
 
 impl Capability {
@@ -132,6 +186,8 @@ impl Capability {
             remote: Vec::new(),
             allow: Vec::new(),
             deny: Vec::new(),
+            scopes: Vec::new(),
+            global_scopes: Vec::new(),
         }
     }
 
@@ -146,6 +202,8 @@ impl Capability {
         remote: &'static [Text],
         allow: &'static [u64],
         deny: &'static [u64],
+        scopes: &'static [ScopeEntry],
+        global_scopes: &'static [ScopeEntry],
     ) -> Self {
         Self {
             identifier: Cow::Borrowed(identifier),
@@ -156,7 +214,19 @@ impl Capability {
             remote: Cow::Borrowed(remote),
             allow: Bits::from_static(allow),
             deny: Bits::from_static(deny),
+            scopes: Cow::Borrowed(scopes),
+            global_scopes: Cow::Borrowed(global_scopes),
         }
+    }
+
+    /// Scope values per command.
+    pub fn scopes(&self) -> &[ScopeEntry] {
+        &self.scopes
+    }
+
+    /// Global scope values per plugin (`""` for the application).
+    pub fn global_scopes(&self) -> &[ScopeEntry] {
+        &self.global_scopes
     }
 
     /// The capability's identifier.
@@ -308,6 +378,8 @@ impl AclBuilder {
                 remote: cap.remote.into(),
                 allow,
                 deny,
+                scopes: cap.scopes.into(),
+                global_scopes: cap.global_scopes.into(),
             });
         }
         let acl = Acl {
@@ -334,9 +406,37 @@ pub struct CapabilityBuilder {
     remote: Vec<Text>,
     allow: Vec<Text>,
     deny: Vec<Text>,
+    scopes: Vec<ScopeEntry>,
+    global_scopes: Vec<ScopeEntry>,
 }
 
 impl CapabilityBuilder {
+    /// Hands scope values to `command` when this capability applies to its caller: what a
+    /// command's `CommandScope<T>` reads.
+    pub fn scope<A, D>(mut self, command: impl Into<Text>, allow: A, deny: D) -> Self
+    where
+        A: IntoIterator,
+        A::Item: serde::Serialize,
+        D: IntoIterator,
+        D::Item: serde::Serialize,
+    {
+        self.scopes.push(entry(command.into(), allow, deny));
+        self
+    }
+
+    /// Hands scope values to every command of `plugin` (`""` for the application): what
+    /// `GlobalScope<T>` reads.
+    pub fn global_scope<A, D>(mut self, plugin: impl Into<Text>, allow: A, deny: D) -> Self
+    where
+        A: IntoIterator,
+        A::Item: serde::Serialize,
+        D: IntoIterator,
+        D::Item: serde::Serialize,
+    {
+        self.global_scopes.push(entry(plugin.into(), allow, deny));
+        self
+    }
+
     /// Says what the capability is for.
     pub fn description(mut self, description: impl Into<Text>) -> Self {
         self.description = description.into();
@@ -377,6 +477,41 @@ impl CapabilityBuilder {
     pub fn deny<I: IntoIterator<Item = S>, S: Into<Text>>(mut self, commands: I) -> Self {
         self.deny.extend(commands.into_iter().map(Into::into));
         self
+    }
+}
+
+fn entry<A, D>(target: Text, allow: A, deny: D) -> ScopeEntry
+where
+    A: IntoIterator,
+    A::Item: serde::Serialize,
+    D: IntoIterator,
+    D::Item: serde::Serialize,
+{
+    // A value that cannot be serialised as JSON becomes `null`, which no scope type accepts.
+    let json = |v: &dyn erased::Json| Text::Owned(v.json());
+    ScopeEntry {
+        target,
+        allow: allow
+            .into_iter()
+            .map(|v| json(&v))
+            .collect::<Vec<_>>()
+            .into(),
+        deny: deny
+            .into_iter()
+            .map(|v| json(&v))
+            .collect::<Vec<_>>()
+            .into(),
+    }
+}
+
+mod erased {
+    pub(super) trait Json {
+        fn json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> String {
+            serde_json::to_string(self).unwrap_or_else(|_| "null".into())
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! Who is calling: the identity a transport establishes, and the grants it resolves to.
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::bitset::{self, CommandId};
 
@@ -104,7 +106,12 @@ struct CallerInner {
     info: CallerInfo,
     grants: GrantSet,
     capabilities: Box<[usize]>,
+    /// Scopes built for this caller, by (command, scope type, global). Only scoped commands
+    /// touch it, never the check.
+    scopes: Mutex<HashMap<ScopeKey, Arc<dyn Any + Send + Sync>>>,
 }
+
+pub(crate) type ScopeKey = (u32, TypeId, bool);
 
 impl Caller {
     pub(crate) fn new(
@@ -119,6 +126,7 @@ impl Caller {
                 info,
                 grants,
                 capabilities,
+                scopes: Mutex::default(),
             }),
         }
     }
@@ -157,6 +165,16 @@ impl Caller {
     /// Indexes into the ACL's capabilities of those that apply to this caller.
     pub fn capability_indexes(&self) -> &[usize] {
         &self.inner.capabilities
+    }
+
+    pub(crate) fn cached_scope(&self, key: &ScopeKey) -> Option<Arc<dyn Any + Send + Sync>> {
+        let cache = self.inner.scopes.lock().unwrap_or_else(|e| e.into_inner());
+        cache.get(key).cloned()
+    }
+
+    pub(crate) fn cache_scope(&self, key: ScopeKey, scope: Arc<dyn Any + Send + Sync>) {
+        let mut cache = self.inner.scopes.lock().unwrap_or_else(|e| e.into_inner());
+        cache.entry(key).or_insert(scope);
     }
 
     pub(crate) fn router_id(&self) -> u64 {

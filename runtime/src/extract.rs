@@ -19,6 +19,7 @@ use crate::error::RpcError;
 /// One call being answered: what an argument extractor can see.
 #[derive(Clone, Copy)]
 pub struct Invocation<'a> {
+    pub(crate) acl: &'a crate::acl::Acl,
     pub(crate) states: &'a StateMap,
     pub(crate) caller: &'a Caller,
     pub(crate) command: &'static str,

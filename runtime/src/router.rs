@@ -212,6 +212,7 @@ impl Router {
         let entry = inner.entries[id.index()]?;
         let scan = entry.scan()?;
         let invocation = Invocation {
+            acl: &inner.acl,
             states: &inner.states,
             caller,
             command: entry.name(),
@@ -251,6 +252,7 @@ impl Router {
         };
         let params = request.params.map(RawValue::get);
         let invocation = Invocation {
+            acl: &inner.acl,
             states: &inner.states,
             caller,
             command: entry.name(),
@@ -296,6 +298,7 @@ impl Router {
         let params: Option<String> = params.map(ToOwned::to_owned);
         let job = move || {
             let invocation = Invocation {
+                acl: &router.inner.acl,
                 states: &router.inner.states,
                 caller: &caller,
                 command: name,
