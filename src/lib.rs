@@ -57,11 +57,11 @@
 
 #[doc(inline)]
 pub use gatehouse_runtime::{
-    Acl, AclBuilder, AclError, AclProblem, Bits, BuildError, BuildProblem, Caller, CallerInfo,
-    Capability, CapabilityBuilder, Command, CommandEntry, CommandId, CommandInfo, CommandScope,
-    ErrorCode, FromInvoke, GlobalScope, GrantSet, Handled, IntoCommandError, Invocation, Origin,
-    Reply, Requirements, Router, RouterBuilder, RpcError, Scope, ScopeEntry, ScopeList,
-    ScopeValues, State,
+    Acl, AclBuilder, AclError, AclProblem, BaseDirs, Bits, BuildError, BuildProblem, Caller,
+    CallerInfo, Capability, CapabilityBuilder, Command, CommandEntry, CommandId, CommandInfo,
+    CommandScope, ErrorCode, FromInvoke, GlobalScope, GrantSet, Handled, IntoCommandError,
+    Invocation, Origin, PathEntry, PathScope, PathScopeError, Reply, Requirements, Router,
+    RouterBuilder, RpcError, Scope, ScopeEntry, ScopeList, ScopeValues, State,
 };
 
 /// What generated code refers to. **Not public API**: it may change in any release.

@@ -175,12 +175,12 @@ impl fmt::Display for Diagnostic {
             Severity::Warning => "warning",
         };
         write!(f, "{level}: {}", self.message)?;
+        // Laid out as rustc does: the gutter is as wide as the line number.
+        let pad = " ".repeat(self.position.map_or(1, |(line, _)| line.to_string().len()));
         if let Some(location) = self.location() {
-            write!(f, "\n  --> {location}")?;
+            write!(f, "\n{pad}--> {location}")?;
         }
         if let (Some((text, column, width)), Some((line, _))) = (&self.excerpt, self.position) {
-            let gutter = line.to_string().len();
-            let pad = " ".repeat(gutter);
             let indent: String = text
                 .chars()
                 .take(column.saturating_sub(1))
@@ -193,7 +193,7 @@ impl fmt::Display for Diagnostic {
             )?;
         }
         if let Some(help) = &self.help {
-            write!(f, "\n  = help: {help}")?;
+            write!(f, "\n{pad} = help: {help}")?;
         }
         Ok(())
     }
@@ -218,7 +218,7 @@ mod tests {
             .help("did you mean `allow-read-note`?");
         assert_eq!(
             d.to_string(),
-            "error: unknown permission `allow-reed-note`\n  --> capabilities/main.toml:2:17\n  |\n2 | permissions = [\"allow-reed-note\"]\n  |                 ^^^^^^^^^^^^^^^\n  = help: did you mean `allow-read-note`?"
+            "error: unknown permission `allow-reed-note`\n --> capabilities/main.toml:2:17\n  |\n2 | permissions = [\"allow-reed-note\"]\n  |                 ^^^^^^^^^^^^^^^\n  = help: did you mean `allow-read-note`?"
         );
     }
 

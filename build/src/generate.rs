@@ -35,18 +35,29 @@ pub(crate) fn rust(acl: &ResolvedAcl, runtime: &str) -> String {
             .collect();
         format!("&[{}]", body.join(", "))
     };
-    let scopes = |map: &std::collections::BTreeMap<String, crate::resolve::ScopeValues>| -> String {
+    // Scope entries are not promotable constants (they own `Cow`s), so each list is a `static`
+    // of its own that the capability borrows.
+    let mut scope_statics = String::new();
+    let mut scopes = |name: String,
+                      map: &std::collections::BTreeMap<String, crate::resolve::ScopeValues>|
+     -> String {
         let body: Vec<String> = map
             .iter()
             .map(|(target, v)| {
                 format!(
-                    "__gh::ScopeEntry::from_static({target:?}, {}, {})",
+                    "        __gh::ScopeEntry::from_static({target:?}, {}, {}),\n",
                     json_texts(&v.allow),
                     json_texts(&v.deny)
                 )
             })
             .collect();
-        format!("&[{}]", body.join(", "))
+        let _ = write!(
+            scope_statics,
+            "    static {name}: [__gh::ScopeEntry; {}] = [\n{}    ];\n",
+            map.len(),
+            body.concat()
+        );
+        format!("&{name}")
     };
     let mut out = String::new();
     let _ = writeln!(out, "{HEADER}");
@@ -73,7 +84,7 @@ pub(crate) fn rust(acl: &ResolvedAcl, runtime: &str) -> String {
         "    static CAPABILITIES: [__gh::Capability; {}] = [",
         acl.capabilities.len()
     );
-    for cap in &acl.capabilities {
+    for (i, cap) in acl.capabilities.iter().enumerate() {
         let _ = writeln!(
             out,
             "        __gh::Capability::from_static(\n            {:?},\n            {:?},\n            {},\n            {},\n            {},\n            {},\n            {},\n            {},\n            {},\n            {},\n        ),",
@@ -85,11 +96,12 @@ pub(crate) fn rust(acl: &ResolvedAcl, runtime: &str) -> String {
             texts(&cap.remote),
             bits(&cap.allow),
             bits(&cap.deny),
-            scopes(&cap.scopes),
-            scopes(&cap.global_scopes),
+            scopes(format!("SCOPES_{i}"), &cap.scopes),
+            scopes(format!("GLOBAL_SCOPES_{i}"), &cap.global_scopes),
         );
     }
     let _ = writeln!(out, "    ];");
+    out.push_str(&scope_statics);
     let _ = writeln!(
         out,
         "    static ACL: __gh::Acl = __gh::Acl::from_static(&COMMANDS, &CAPABILITIES);"
@@ -131,7 +143,11 @@ mod tests {
         assert!(text.starts_with(HEADER));
         assert!(text.contains("static COMMANDS: [__gh::Text; 2]"), "{text}");
         assert!(
-            text.contains("&[0x2],\n            &[0x1],\n            &[],\n            &[],"),
+            text.contains("&[0x2],\n            &[0x1],\n            &SCOPES_0,\n            &GLOBAL_SCOPES_0,"),
+            "{text}"
+        );
+        assert!(
+            text.contains("static SCOPES_0: [__gh::ScopeEntry; 0] = [\n    ];"),
             "{text}"
         );
         assert_eq!(text, rust(&acl, "::gatehouse::__private"), "deterministic");

@@ -2,10 +2,8 @@
 //! allowlists that `gatehouse::acl!()` includes.
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     gatehouse_build::build().expect("gatehouse: invalid ACL");
-//! }
+//! // build.rs: `fn main() { … }` around this line
+//! gatehouse_build::build().expect("gatehouse: invalid ACL");
 //! ```
 //!
 //! [`build`] reads `permissions/` and `capabilities/` next to `Cargo.toml`, finds the
@@ -66,6 +64,7 @@ pub struct Builder {
     runtime_path: String,
     tie: Tie,
     emit_cargo: bool,
+    infer_commands: bool,
 }
 
 /// A plugin's permissions and commands, as its build script exports them.
@@ -102,6 +101,7 @@ impl Builder {
             runtime_path: "::gatehouse::__private".into(),
             tie: Tie::Deny,
             emit_cargo: true,
+            infer_commands: false,
         }
     }
 
@@ -182,6 +182,16 @@ impl Builder {
     /// Whether to print `cargo:` lines (default `true`; tests turn it off).
     pub fn emit_cargo_directives(mut self, yes: bool) -> Self {
         self.emit_cargo = yes;
+        self
+    }
+
+    /// Whether the commands of an owner whose commands are unknown (the application when
+    /// sources are not scanned and no commands are listed, a plugin given without commands)
+    /// are taken from the references to its generated permissions: `allow-read-file` or
+    /// `deny-read-file` then stands for a command `read_file` (default `false`: such references
+    /// are unknown permissions). For `gatehouse check` on files alone.
+    pub fn infer_commands(mut self, yes: bool) -> Self {
+        self.infer_commands = yes;
         self
     }
 
@@ -311,6 +321,9 @@ impl Builder {
             }
         }
 
+        if self.infer_commands {
+            infer_commands(&mut owners, &capability_files);
+        }
         let target = self.target.clone().unwrap_or_else(target_platform);
         let (acl, mut more) = resolve::resolve(&owners, &capability_files, &target);
         diagnostics.append(&mut more);
@@ -364,6 +377,67 @@ impl Checked {
     /// Whether any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         resolve::has_errors(&self.diagnostics)
+    }
+}
+
+/// See [`Builder::infer_commands`]: adds to each owner whose commands are unknown the commands
+/// that references to its generated `allow-…`/`deny-…` permissions (in capabilities and sets)
+/// stand for, unless its own files define a permission or set of that name.
+fn infer_commands(
+    owners: &mut [resolve::Owner],
+    capability_files: &[(Source, Vec<model::Capability>)],
+) {
+    let mut found: Vec<(usize, String)> = Vec::new();
+    {
+        let all: &[resolve::Owner] = owners;
+        // (the owner whose files hold the reference — a capability's bare names are the
+        // application's, owner 0 — and the reference)
+        let in_capabilities = capability_files
+            .iter()
+            .flat_map(|(_, caps)| caps)
+            .flat_map(|cap| &cap.permissions)
+            .map(|r| (0, r.identifier()));
+        let in_sets = all.iter().enumerate().flat_map(|(o, owner)| {
+            owner.files.iter().flat_map(move |(_, file)| {
+                file.default
+                    .iter()
+                    .flat_map(|d| &d.permissions)
+                    .chain(file.set.iter().flat_map(|s| &s.permissions))
+                    .map(move |m| (o, m.as_str()))
+            })
+        });
+        for (context, reference) in in_capabilities.chain(in_sets) {
+            let (o, id) = match reference.split_once(':') {
+                Some((plugin, id)) => {
+                    match all.iter().position(|w| w.plugin.as_deref() == Some(plugin)) {
+                        Some(o) => (o, id),
+                        None => continue,
+                    }
+                }
+                None => (context, reference),
+            };
+            let owner = &all[o];
+            let Some(kebab) = id
+                .strip_prefix("allow-")
+                .or_else(|| id.strip_prefix("deny-"))
+            else {
+                continue;
+            };
+            let defined = owner.files.iter().any(|(_, f)| {
+                f.permission.iter().any(|p| p.identifier == id)
+                    || f.set.iter().any(|s| s.identifier == id)
+            });
+            if !owner.commands_known && !kebab.is_empty() && !defined {
+                found.push((o, kebab.replace('-', "_")));
+            }
+        }
+    }
+    for (o, command) in found {
+        owners[o].commands.push(command);
+    }
+    for owner in owners {
+        owner.commands.sort();
+        owner.commands.dedup();
     }
 }
 
@@ -540,4 +614,63 @@ pub fn schemas() -> (String, String) {
         render(schemars::schema_for!(model::PermissionFile)),
         render(schemars::schema_for!(model::CapabilityFile)),
     )
+}
+
+/// For a plugin crate's build script: checks the plugin's own `permissions/` and exports them,
+/// with the commands found in `src/`, to every application that depends on the plugin.
+///
+/// The plugin's `Cargo.toml` must say `links = "gatehouse-plugin-<name>"`: cargo then hands
+/// what this prints to the build scripts of direct dependents, where [`build`] picks it up.
+///
+/// ```no_run
+/// // build.rs of the `fs` plugin, inside `fn main() { … }`
+/// gatehouse_build::export_plugin("fs").expect("gatehouse: invalid plugin permissions");
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Invalid`] for problems in the plugin's files (or a missing `links` key),
+/// [`Error::Io`] for a file that could not be read.
+pub fn export_plugin(name: &str) -> Result<Plugin, Error> {
+    let root =
+        std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let links = format!("gatehouse-plugin-{name}");
+    if std::env::var("CARGO_MANIFEST_LINKS").ok().as_deref() != Some(links.as_str()) {
+        return Err(Error::Invalid {
+            diagnostics: vec![Diagnostic::general(
+                Severity::Error,
+                format!("the plugin `{name}` must declare `links = \"{links}\"` in the `[package]` of its Cargo.toml, so that cargo hands its permissions to the applications that use it"),
+            )],
+        });
+    }
+    let sources = root.join("src");
+    let permissions = root.join("permissions");
+    let found = discover::scan(&sources).map_err(|e| Error::io(&sources, e))?;
+    let mut commands: Vec<String> = found.commands.iter().map(|c| c.command.clone()).collect();
+    commands.sort();
+    commands.dedup();
+    let mut diagnostics = Vec::new();
+    let owner = resolve::Owner {
+        plugin: Some(name.to_owned()),
+        commands: commands.clone(),
+        commands_known: true,
+        files: read_permission_files(&root, &permissions, &mut diagnostics)?,
+    };
+    let (_, mut more) = resolve::resolve(std::slice::from_ref(&owner), &[], &target_platform());
+    diagnostics.append(&mut more);
+    for path in [&sources, &permissions].into_iter().chain(&found.files) {
+        println!("cargo:rerun-if-changed={}", path.display());
+    }
+    if resolve::has_errors(&diagnostics) {
+        return Err(Error::Invalid { diagnostics });
+    }
+    let permissions = permissions.canonicalize().unwrap_or(permissions);
+    println!("cargo:name={name}");
+    println!("cargo:permissions={}", permissions.display());
+    println!("cargo:commands={}", commands.join(","));
+    Ok(Plugin {
+        name: name.to_owned(),
+        permissions,
+        commands,
+    })
 }

@@ -46,10 +46,16 @@ impl<'a> Command<'a> {
             .collect();
         Command {
             original,
-            name: attrs
-                .rename
-                .as_ref()
-                .map_or_else(|| ident_text(&sig.ident), |lit| lit.value()),
+            name: {
+                let name = attrs
+                    .rename
+                    .as_ref()
+                    .map_or_else(|| ident_text(&sig.ident), |lit| lit.value());
+                match &attrs.plugin {
+                    Some(plugin) => format!("plugin:{}|{name}", plugin.value()),
+                    None => name,
+                }
+            },
             args,
             is_async: sig.asyncness.is_some(),
             blocking: attrs.blocking,

@@ -7,7 +7,7 @@ use syn::{LitStr, Path};
 use crate::case::Case;
 
 /// The keys `#[command]` accepts.
-const KEYS: &[&str] = &["rename", "rename_all", "blocking", "crate"];
+const KEYS: &[&str] = &["rename", "rename_all", "plugin", "blocking", "crate"];
 
 /// What the attribute said.
 pub(crate) struct Attrs {
@@ -15,6 +15,7 @@ pub(crate) struct Attrs {
     pub(crate) rename_all: Case,
     pub(crate) blocking: Option<Span>,
     pub(crate) krate: Option<Path>,
+    pub(crate) plugin: Option<LitStr>,
 }
 
 /// Parses the attribute's arguments, collecting every mistake into `errors`.
@@ -24,6 +25,7 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Vec<syn::Error>) -> Attrs {
         rename_all: Case::Camel,
         blocking: None,
         krate: None,
+        plugin: None,
     };
     let mut seen: Vec<String> = Vec::new();
     let parser = syn::meta::parser(|meta| {
@@ -69,6 +71,21 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Vec<syn::Error>) -> Attrs {
                 )
             }
             "crate" => attrs.krate = Some(meta.value()?.parse()?),
+            "plugin" => {
+                let lit: LitStr = meta.value()?.parse()?;
+                let name = lit.value();
+                if name.is_empty()
+                    || !name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                {
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        "a plugin name is letters, digits, `-` and `_`, like `fs` or `my-plugin`",
+                    ));
+                }
+                attrs.plugin = Some(lit);
+            }
             _ => return Err(meta.error(unknown_key_message(&key))),
         }
         Ok(())

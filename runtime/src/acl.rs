@@ -728,6 +728,8 @@ mod tests {
             &[],
             &[1 << 5],
             &[],
+            &[],
+            &[],
         )];
         let err = Acl::from_static(&COMMANDS, &CAPS)
             .validate()

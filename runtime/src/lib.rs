@@ -34,6 +34,7 @@ mod error;
 mod extract;
 mod jsonrpc;
 mod lookup;
+mod path_scope;
 mod pattern;
 mod reply;
 mod router;
@@ -52,6 +53,7 @@ pub use command::{
 };
 pub use error::{BuildError, BuildProblem, ErrorCode, RpcError};
 pub use extract::{FromInvoke, Invocation, State};
+pub use path_scope::{BaseDirs, PathEntry, PathScope, PathScopeError};
 pub use reply::IntoCommandError;
 pub use router::{Router, RouterBuilder};
 pub use scan::Scanner;

@@ -1,0 +1,215 @@
+//! Turning a scope pattern into globs: variables expanded, components normalised, the literal
+//! prefix resolved.
+
+use std::path::{is_separator, Component, Path, PathBuf, MAIN_SEPARATOR};
+
+use glob::{MatchOptions, Pattern};
+
+use super::{resolve, BaseDirs, PathScopeError};
+
+/// `*`, `?` and `[…]` never cross a separator; a leading dot is not special; case matters.
+const OPTIONS: MatchOptions = MatchOptions {
+    case_sensitive: true,
+    require_literal_separator: true,
+    require_literal_leading_dot: false,
+};
+
+/// One allow or deny pattern, compiled into every glob a path may match: the pattern as written,
+/// the folder itself for a pattern ending in `/**`, and both again under the real location of
+/// the literal prefix.
+#[derive(Debug, Clone)]
+pub(super) struct Compiled {
+    globs: Vec<Pattern>,
+}
+
+impl Compiled {
+    pub(super) fn new(pattern: &str, dirs: &BaseDirs) -> Result<Self, PathScopeError> {
+        let written = Normal::parse(pattern, dirs)?;
+        let mut texts = Vec::new();
+        written.push_globs(&mut texts);
+        if let Some(real) = written.resolve_prefix() {
+            real.push_globs(&mut texts);
+        }
+        let globs = texts
+            .iter()
+            .map(|text| {
+                // Every component was checked on its own, so this only fails on a glob quirk.
+                Pattern::new(text).map_err(|error| PathScopeError::InvalidGlob {
+                    pattern: pattern.to_owned(),
+                    component: text.clone(),
+                    message: error.msg.to_owned(),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { globs })
+    }
+
+    /// Whether the path, as text, matches.
+    pub(super) fn matches(&self, path: &str) -> bool {
+        self.globs
+            .iter()
+            .any(|glob| glob.matches_with(path, OPTIONS))
+    }
+}
+
+/// A component of a normalised pattern.
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    /// Matches only itself (a variable's directory, or text without metacharacters).
+    Literal(String),
+    /// Glob text as the scope's author wrote it.
+    Glob(String),
+}
+
+/// A pattern after variable expansion and normalisation.
+#[derive(Debug, Clone)]
+struct Normal {
+    /// The root (`/`, `C:\`), literal.
+    root: String,
+    parts: Vec<Part>,
+}
+
+impl Normal {
+    fn parse(pattern: &str, dirs: &BaseDirs) -> Result<Self, PathScopeError> {
+        let (root, mut parts, rest) = match pattern.strip_prefix('$') {
+            Some(variable) => {
+                let end = variable.find(is_separator).unwrap_or(variable.len());
+                let (name, rest) = variable.split_at(end);
+                let dir = dirs
+                    .get(name)
+                    .ok_or_else(|| PathScopeError::UnknownVariable {
+                        pattern: pattern.to_owned(),
+                        name: name.to_owned(),
+                    })?;
+                let invalid = || PathScopeError::InvalidBaseDir {
+                    pattern: pattern.to_owned(),
+                    name: name.to_owned(),
+                    dir: dir.to_owned(),
+                };
+                let (root, parts) = split_real(dir).ok_or_else(invalid)?;
+                if !dir.is_absolute() {
+                    return Err(invalid());
+                }
+                (root, parts, rest)
+            }
+            None => {
+                let mut components = Path::new(pattern).components();
+                let mut root = PathBuf::new();
+                while let Some(component @ (Component::Prefix(_) | Component::RootDir)) =
+                    components.clone().next()
+                {
+                    root.push(component.as_os_str());
+                    components.next();
+                }
+                if !root.is_absolute() {
+                    return Err(PathScopeError::RelativePattern {
+                        pattern: pattern.to_owned(),
+                    });
+                }
+                // Both are slices of `pattern`, so they are Unicode.
+                let (Some(root), Some(rest)) = (root.to_str(), components.as_path().to_str())
+                else {
+                    return Err(PathScopeError::RelativePattern {
+                        pattern: pattern.to_owned(),
+                    });
+                };
+                (root.to_owned(), Vec::new(), rest)
+            }
+        };
+        // Split by hand rather than with `Path::components`: on Windows a rest starting with
+        // `\\` would parse as a UNC prefix.
+        for component in rest.split(is_separator) {
+            match component {
+                "" | "." => {}
+                ".." => {
+                    return Err(PathScopeError::ParentInPattern {
+                        pattern: pattern.to_owned(),
+                    })
+                }
+                text if !text.contains(['*', '?', '[', ']']) => {
+                    parts.push(Part::Literal(text.to_owned()));
+                }
+                text => {
+                    Pattern::new(text).map_err(|error| PathScopeError::InvalidGlob {
+                        pattern: pattern.to_owned(),
+                        component: text.to_owned(),
+                        message: error.msg.to_owned(),
+                    })?;
+                    parts.push(Part::Glob(text.to_owned()));
+                }
+            }
+        }
+        Ok(Self { root, parts })
+    }
+
+    /// The same pattern with its literal prefix replaced by its real location, if that differs
+    /// and can be found.
+    fn resolve_prefix(&self) -> Option<Self> {
+        let literal = self
+            .parts
+            .iter()
+            .take_while(|part| matches!(part, Part::Literal(_)))
+            .count();
+        let mut prefix = PathBuf::from(&self.root);
+        for part in &self.parts[..literal] {
+            if let Part::Literal(text) = part {
+                prefix.push(text);
+            }
+        }
+        let real = resolve::real(&prefix).ok()?;
+        if real == prefix {
+            return None;
+        }
+        // A real location that is not Unicode is never matched: requests under it are refused.
+        let (root, mut parts) = split_real(&real)?;
+        parts.extend_from_slice(&self.parts[literal..]);
+        Some(Self { root, parts })
+    }
+
+    /// Adds the globs of this pattern: as it is, and for `…/**` also the folder itself.
+    fn push_globs(&self, texts: &mut Vec<String>) {
+        let mut push = |text: String| {
+            if !texts.contains(&text) {
+                texts.push(text);
+            }
+        };
+        push(self.render(&self.parts));
+        if let Some((Part::Glob(last), folder)) = self.parts.split_last() {
+            if last == "**" {
+                push(self.render(folder));
+            }
+        }
+    }
+
+    fn render(&self, parts: &[Part]) -> String {
+        let mut text = Pattern::escape(&self.root);
+        for part in parts {
+            if !text.ends_with(is_separator) {
+                text.push(MAIN_SEPARATOR);
+            }
+            match part {
+                Part::Literal(literal) => text.push_str(&Pattern::escape(literal)),
+                Part::Glob(glob) => text.push_str(glob),
+            }
+        }
+        text
+    }
+}
+
+/// A real path (a variable's directory, a resolved prefix) as a literal root and components;
+/// `None` if it is not Unicode or contains `..`.
+fn split_real(path: &Path) -> Option<(String, Vec<Part>)> {
+    let mut root = String::new();
+    let mut parts = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::Prefix(_) | Component::RootDir => {
+                root.push_str(component.as_os_str().to_str()?)
+            }
+            Component::CurDir => {}
+            Component::ParentDir => return None,
+            Component::Normal(name) => parts.push(Part::Literal(name.to_str()?.to_owned())),
+        }
+    }
+    Some((root, parts))
+}
