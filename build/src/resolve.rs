@@ -636,3 +636,33 @@ impl<'a> Resolver<'a> {
 pub(crate) fn has_errors(diagnostics: &[Diagnostic]) -> bool {
     diagnostics.iter().any(|d| d.severity == Severity::Error)
 }
+
+impl ResolvedAcl {
+    /// The same ACL as the generated static tables, built in memory: for tools and tests that
+    /// need a router over files without compiling the generated code.
+    ///
+    /// # Errors
+    ///
+    /// What the runtime finds wrong (invalid patterns); `Builder::check` reports these first.
+    pub fn to_acl(&self) -> Result<gatehouse_runtime::Acl, gatehouse_runtime::AclError> {
+        let mut builder = gatehouse_runtime::Acl::builder().commands(self.commands.iter().cloned());
+        for cap in &self.capabilities {
+            let mut c = gatehouse_runtime::Capability::builder(cap.identifier.clone())
+                .description(cap.description.clone())
+                .windows(cap.windows.iter().cloned())
+                .webviews(cap.webviews.iter().cloned())
+                .local(cap.local)
+                .remote(cap.remote.iter().cloned())
+                .allow(cap.allow.iter().cloned())
+                .deny(cap.deny.iter().cloned());
+            for (command, values) in &cap.scopes {
+                c = c.scope(command.clone(), values.allow.iter(), values.deny.iter());
+            }
+            for (plugin, values) in &cap.global_scopes {
+                c = c.global_scope(plugin.clone(), values.allow.iter(), values.deny.iter());
+            }
+            builder = builder.capability(c);
+        }
+        builder.build()
+    }
+}
