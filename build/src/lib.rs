@@ -24,6 +24,7 @@ pub mod model;
 mod parse;
 mod plugin;
 mod resolve;
+mod validate;
 
 pub use builder::{Builder, Checked, Plugin, Tie};
 pub use diagnostic::{Diagnostic, Severity, Source, Span};

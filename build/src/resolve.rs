@@ -1,14 +1,14 @@
-//! Validation and resolution: permission identifiers to permissions, sets expanded, each
-//! capability (for the target platform) to allowed and denied commands with their scopes.
-//! Every problem is collected; none stops the others from being found.
+//! Resolution: permission identifiers to permissions, sets expanded, each capability (for the
+//! target platform) to allowed and denied commands with their scopes. The checks of
+//! `validate.rs` run along the way; every problem is collected, none stops the others.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use gatehouse_runtime::__private::{check_label_glob, check_remote_pattern, closest};
+use gatehouse_runtime::__private::closest;
 use serde::Serialize;
 
 use crate::diagnostic::{Diagnostic, Severity, Source};
-use crate::model::{Capability, Permission, PermissionFile, PermissionRef, PLATFORMS};
+use crate::model::{Capability, Permission, PermissionFile, PermissionRef};
 
 /// The application or a plugin: whose permissions and commands these are.
 #[derive(Debug, Clone)]
@@ -23,14 +23,14 @@ pub(crate) struct Owner {
 }
 
 impl Owner {
-    fn prefix(&self) -> String {
+    pub(crate) fn prefix(&self) -> String {
         self.plugin
             .as_ref()
             .map_or_else(String::new, |p| format!("{p}:"))
     }
 
     /// The full name of a command as the router knows it.
-    fn command_name(&self, command: &str) -> String {
+    pub(crate) fn command_name(&self, command: &str) -> String {
         match &self.plugin {
             Some(p) if !command.starts_with("plugin:") => format!("plugin:{p}|{command}"),
             _ => command.to_owned(),
@@ -84,7 +84,7 @@ pub struct ResolvedAcl {
 }
 
 /// A permission, set or default in the index, with where it was written.
-enum Entry<'a> {
+pub(crate) enum Entry<'a> {
     Permission {
         owner: usize,
         permission: std::borrow::Cow<'a, Permission>,
@@ -115,14 +115,14 @@ pub(crate) fn resolve(
     (acl, r.diagnostics)
 }
 
-struct Resolver<'a> {
-    owners: &'a [Owner],
-    diagnostics: Vec<Diagnostic>,
-    index: HashMap<String, Entry<'a>>,
+pub(crate) struct Resolver<'a> {
+    pub(crate) owners: &'a [Owner],
+    pub(crate) diagnostics: Vec<Diagnostic>,
+    pub(crate) index: HashMap<String, Entry<'a>>,
 }
 
 impl<'a> Resolver<'a> {
-    fn source(&self, owner: usize, file: usize) -> &'a Source {
+    pub(crate) fn source(&self, owner: usize, file: usize) -> &'a Source {
         &self.owners[owner].files[file].0
     }
 
@@ -230,80 +230,9 @@ impl<'a> Resolver<'a> {
             });
     }
 
-    /// A permission's own checks: platforms, and commands that exist.
-    fn check_permission(&mut self, o: usize, source: &Source, permission: &Permission) {
-        let owner = &self.owners[o];
-        self.check_platforms(
-            source,
-            Some(&permission.identifier),
-            permission.platforms.as_deref(),
-        );
-        if !owner.commands_known {
-            return;
-        }
-        let known: Vec<String> = owner
-            .commands
-            .iter()
-            .map(|c| owner.command_name(c))
-            .collect();
-        for command in permission
-            .commands
-            .allow
-            .iter()
-            .chain(&permission.commands.deny)
-        {
-            let full = owner.command_name(command);
-            if !known.contains(&full) {
-                let suggestion = closest(command, owner.commands.iter().map(String::as_str));
-                let mut d = Diagnostic::error(
-                    source,
-                    source.find_in(Some(&permission.identifier), command),
-                    format!(
-                        "permission `{}` names command `{command}`, which no code defines",
-                        permission.identifier
-                    ),
-                );
-                d = d.help(match suggestion {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => {
-                        "define it with `#[gatehouse::command]`, or remove it from the permission"
-                            .into()
-                    }
-                });
-                self.diagnostics.push(d);
-            }
-        }
-    }
-
-    fn check_platforms(
-        &mut self,
-        source: &Source,
-        owner: Option<&str>,
-        platforms: Option<&[String]>,
-    ) {
-        for platform in platforms.unwrap_or_default() {
-            if !PLATFORMS.contains(&platform.as_str()) {
-                let suggestion = closest(platform, PLATFORMS.iter().copied());
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        source,
-                        source.find_in(owner, platform),
-                        format!("unknown platform `{platform}`"),
-                    )
-                    .help(match suggestion {
-                        Some(s) => {
-                            format!("did you mean `{s}`? platforms are {}", PLATFORMS.join(", "))
-                        }
-                        None => format!("platforms are {}", PLATFORMS.join(", ")),
-                    }),
-                );
-            }
-        }
-    }
-
     /// The full identifier a reference means, written in the files of `owner` (or in a
     /// capability, `None`), or the diagnostic message and help for an unknown one.
-    fn lookup(
+    pub(crate) fn lookup(
         &self,
         owner: Option<usize>,
         reference: &str,
@@ -341,78 +270,6 @@ impl<'a> Resolver<'a> {
         let help = closest(&full, self.index.keys().map(String::as_str))
             .map(|s| format!("did you mean `{s}`?"));
         Err((format!("unknown permission `{reference}`"), help))
-    }
-
-    /// Checks every set's members and reports cycles.
-    fn check_sets(&mut self) {
-        let mut sets: Vec<(String, usize, usize, &'a [String], &'a str)> = self
-            .index
-            .iter()
-            .filter_map(|(full, e)| match e {
-                Entry::Set {
-                    owner,
-                    members,
-                    file,
-                    id,
-                } if *owner != usize::MAX => Some((full.clone(), *owner, *file, *members, *id)),
-                _ => None,
-            })
-            .collect();
-        sets.sort();
-        for (full, owner, file, members, id) in &sets {
-            let source = self.source(*owner, *file);
-            for member in members.iter() {
-                if let Err((message, help)) = self.lookup(Some(*owner), member) {
-                    let mut d =
-                        Diagnostic::error(source, source.find_in(Some(id), member), message);
-                    if let Some(h) = help {
-                        d = d.help(h);
-                    }
-                    self.diagnostics.push(d);
-                }
-            }
-            let mut path = vec![full.clone()];
-            if let Some(cycle) = self.find_cycle(*owner, members, &mut path) {
-                // Report each cycle once, at the set that sorts first in it.
-                if cycle.iter().min() == Some(full) {
-                    self.diagnostics.push(
-                        Diagnostic::error(
-                            source,
-                            source.find(id, 0),
-                            format!("permission sets form a cycle: {}", cycle.join(" → ")),
-                        )
-                        .help("a set may contain other sets, but not itself through them"),
-                    );
-                }
-            }
-        }
-    }
-
-    fn find_cycle(
-        &self,
-        owner: usize,
-        members: &[String],
-        path: &mut Vec<String>,
-    ) -> Option<Vec<String>> {
-        for member in members {
-            let Ok(full) = self.lookup(Some(owner), member) else {
-                continue;
-            };
-            if let Some(at) = path.iter().position(|p| *p == full) {
-                let mut cycle = path[at..].to_vec();
-                cycle.push(full);
-                return Some(cycle);
-            }
-            if let Some(Entry::Set { owner, members, .. }) = self.index.get(&full) {
-                path.push(full.clone());
-                let found = self.find_cycle(*owner, members, path);
-                path.pop();
-                if found.is_some() {
-                    return found;
-                }
-            }
-        }
-        None
     }
 
     /// Every permission a reference stands for (sets expanded), with its owner.
@@ -479,73 +336,6 @@ impl<'a> Resolver<'a> {
             target: target.to_owned(),
             commands: universe.into_iter().collect(),
             capabilities: resolved,
-        }
-    }
-
-    fn check_capability(&mut self, source: &Source, cap: &Capability) {
-        let id = Some(cap.identifier.as_str());
-        self.check_platforms(source, id, cap.platforms.as_deref());
-        for glob in cap.windows.iter().chain(&cap.webviews) {
-            if let Err(e) = check_label_glob(glob) {
-                self.diagnostics.push(Diagnostic::error(
-                    source,
-                    source.find_in(id, glob),
-                    format!("invalid label glob `{glob}`: {e}"),
-                ));
-            }
-        }
-        for url in cap.remote.iter().flat_map(|r| &r.urls) {
-            if let Err(e) = check_remote_pattern(url) {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        source,
-                        source.find_in(id, url),
-                        format!("invalid URL pattern `{url}`: {e}"),
-                    )
-                    .help("write a URL pattern such as `https://*.example.com`"),
-                );
-            }
-        }
-        let remote = cap.remote.as_ref().is_some_and(|r| !r.urls.is_empty());
-        if cap.windows.is_empty() && cap.webviews.is_empty() {
-            self.diagnostics.push(
-                Diagnostic::warning(source, source.find(&cap.identifier, 0), format!("capability `{}` applies to no caller: it lists no `windows` and no `webviews`", cap.identifier))
-                    .help("add `windows = [\"main\"]` (globs such as `\"*\"` work too)"),
-            );
-        } else if !cap.local && !remote {
-            self.diagnostics.push(Diagnostic::warning(
-                source,
-                source.find(&cap.identifier, 0),
-                format!(
-                    "capability `{}` applies to no caller: `local = false` and no `remote.urls`",
-                    cap.identifier
-                ),
-            ));
-        }
-        if !cap.windows.is_empty() && !cap.webviews.is_empty() {
-            self.diagnostics.push(
-                Diagnostic::warning(
-                    source,
-                    source.find_in(id, "webviews"),
-                    format!(
-                        "capability `{}` lists both `windows` and `webviews`",
-                        cap.identifier
-                    ),
-                )
-                .help(
-                    "the two lists combine with OR: a caller matching either gets the capability",
-                ),
-            );
-        }
-        for reference in &cap.permissions {
-            let name = reference.identifier();
-            if let Err((message, help)) = self.lookup(None, name) {
-                let mut d = Diagnostic::error(source, source.find_in(id, name), message);
-                if let Some(h) = help {
-                    d = d.help(h);
-                }
-                self.diagnostics.push(d);
-            }
         }
     }
 
