@@ -5,24 +5,41 @@ use std::path::Path;
 use std::process::Command;
 
 fn cargo_build(warn: bool) -> (bool, String) {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tie-crate");
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tie-crate");
-    // The workspace's lock file, so the fixture builds the same dependency versions, offline
-    // when they are already here.
-    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
-    std::fs::create_dir_all(&target).expect("target dir");
-    std::fs::copy(&lock, fixture.join("Cargo.lock")).expect("copy the lock file");
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Build a copy, so the test writes nothing into the source tree: the fixture's files, its
+    // manifest with the path to this crate made absolute, and the workspace's lock file, so the
+    // same dependency versions are built (offline when they are already here).
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tie-crate");
+    let fixture = manifest_dir.join("tests/fixtures/tie-crate");
+    for dir in ["src", "permissions", "capabilities"] {
+        std::fs::create_dir_all(work.join(dir)).expect("work dir");
+    }
+    for file in [
+        "build.rs",
+        "src/main.rs",
+        "permissions/app.toml",
+        "capabilities/main.toml",
+    ] {
+        std::fs::copy(fixture.join(file), work.join(file)).expect("copy the fixture");
+    }
+    let manifest = std::fs::read_to_string(fixture.join("Cargo.toml"))
+        .expect("fixture manifest")
+        .replace(
+            "\"../../..\"",
+            &format!("{:?}", manifest_dir.display().to_string()),
+        );
+    std::fs::write(work.join("Cargo.toml"), manifest).expect("write manifest");
+    std::fs::copy(manifest_dir.join("../Cargo.lock"), work.join("Cargo.lock")).expect("lock file");
     let mut cmd = Command::new(env!("CARGO"));
     cmd.arg("build")
         .arg("--manifest-path")
-        .arg(fixture.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target)
+        .arg(work.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", work.join("target"))
         .env_remove("RUSTFLAGS");
     if warn {
         cmd.env("TIE_WARN", "1");
     }
     let output = cmd.output().expect("cargo runs");
-    let _ = std::fs::remove_file(fixture.join("Cargo.lock"));
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
