@@ -104,10 +104,15 @@ pub(crate) fn resolve(
     capability_files: &[(Source, Vec<Capability>)],
     target: &str,
 ) -> (ResolvedAcl, Vec<Diagnostic>) {
+    let known_commands = owners
+        .iter()
+        .map(|o| o.commands.iter().map(|c| o.command_name(c)).collect())
+        .collect();
     let mut r = Resolver {
         owners,
         diagnostics: Vec::new(),
         index: HashMap::new(),
+        known_commands,
     };
     r.index_permissions();
     r.check_sets();
@@ -119,6 +124,9 @@ pub(crate) struct Resolver<'a> {
     pub(crate) owners: &'a [Owner],
     pub(crate) diagnostics: Vec<Diagnostic>,
     pub(crate) index: HashMap<String, Entry<'a>>,
+    /// Every owner's commands by full name, built once (checking permissions against a list
+    /// rebuilt per permission was quadratic).
+    pub(crate) known_commands: Vec<std::collections::HashSet<String>>,
 }
 
 impl<'a> Resolver<'a> {
@@ -273,13 +281,16 @@ impl<'a> Resolver<'a> {
     }
 
     /// Every permission a reference stands for (sets expanded), with its owner.
+    ///
+    /// `path` holds the sets being expanded, only to stop at a cycle (reported by validation):
+    /// a permission reached twice through different sets counts twice, as it would listed twice.
     fn expand<'s>(
         &'s self,
         full: &str,
-        seen: &mut BTreeSet<String>,
+        path: &mut BTreeSet<String>,
         out: &mut Vec<(usize, &'s Permission)>,
     ) {
-        if !seen.insert(full.to_owned()) {
+        if !path.insert(full.to_owned()) {
             return;
         }
         match self.index.get(full) {
@@ -289,12 +300,13 @@ impl<'a> Resolver<'a> {
             Some(Entry::Set { owner, members, .. }) => {
                 for member in members.iter() {
                     if let Ok(m) = self.lookup(Some(*owner), member) {
-                        self.expand(&m, seen, out);
+                        self.expand(&m, path, out);
                     }
                 }
             }
             None => {}
         }
+        path.remove(full);
     }
 
     fn capabilities(&mut self, files: &[(Source, Vec<Capability>)], target: &str) -> ResolvedAcl {

@@ -19,11 +19,7 @@ impl<'a> Resolver<'a> {
         if !owner.commands_known {
             return;
         }
-        let known: Vec<String> = owner
-            .commands
-            .iter()
-            .map(|c| owner.command_name(c))
-            .collect();
+        let known = &self.known_commands[o];
         for command in permission
             .commands
             .allow
