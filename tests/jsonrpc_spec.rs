@@ -314,3 +314,49 @@ async fn hostile_messages_get_clear_errors() {
         );
     }
 }
+
+static RENDEZVOUS: std::sync::OnceLock<tokio::sync::Barrier> = std::sync::OnceLock::new();
+
+/// Finishes only when another call to it is running at the same time.
+#[command]
+async fn meet(name: String) -> String {
+    RENDEZVOUS
+        .get_or_init(|| tokio::sync::Barrier::new(2))
+        .wait()
+        .await;
+    name
+}
+
+#[tokio::test]
+async fn batch_entries_run_together_and_replies_keep_their_order() {
+    let acl = Acl::builder()
+        .commands(["meet"])
+        .capability(Capability::builder("all").windows(["*"]).allow(["meet"]))
+        .build()
+        .expect("valid ACL");
+    let router = Router::builder(acl)
+        .commands(commands![meet])
+        .build()
+        .expect("router");
+    let caller = router.caller(CallerInfo::local("main"));
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": 1, "method": "meet", "params": ["a"]},
+        {"jsonrpc": "2.0", "id": 2, "method": "meet", "params": ["b"]}
+    ]);
+    // Answered one after the other, the first call would wait for the second forever.
+    let reply = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        router.handle(&caller, batch.to_string().as_bytes()),
+    )
+    .await
+    .expect("the two calls meet, so they ran together")
+    .expect("a reply");
+    let reply: Value = serde_json::from_slice(&reply).expect("JSON");
+    assert_eq!(
+        reply,
+        json!([
+            {"jsonrpc": "2.0", "result": "a", "id": 1},
+            {"jsonrpc": "2.0", "result": "b", "id": 2}
+        ])
+    );
+}

@@ -32,6 +32,7 @@ mod caller;
 mod command;
 mod error;
 mod extract;
+mod join;
 mod jsonrpc;
 mod lookup;
 mod path_scope;

@@ -1,6 +1,8 @@
 //! The router: serves commands to resolved callers, checking every call against their grants.
 
+use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -12,6 +14,7 @@ use crate::caller::{Caller, CallerInfo, GrantSet, Origin};
 use crate::command::{CommandEntry, Handled, Reply};
 use crate::error::{BuildError, BuildProblem, ErrorCode, RpcError};
 use crate::extract::{Invocation, StateMap};
+use crate::join::JoinAll;
 use crate::jsonrpc::{self, Message, Request};
 use crate::lookup::Lookup;
 use crate::pattern::{LabelGlob, RemotePattern};
@@ -152,22 +155,23 @@ impl Router {
                     ));
                     jsonrpc::write_error(&mut out, None, &e);
                 } else {
-                    out.push(b'[');
-                    for raw in batch {
-                        let before = out.len();
-                        if self.answer(caller, raw.get().as_bytes(), &mut out).await {
-                            out.push(b',');
-                        } else {
-                            out.truncate(before);
-                        }
-                    }
-                    if out.len() == 1 {
+                    let entries = batch.iter().map(|raw| {
+                        Box::pin(async move {
+                            let mut reply = Vec::new();
+                            self.answer(caller, raw.get().as_bytes(), &mut reply)
+                                .await
+                                .then_some(reply)
+                        })
+                            as Pin<Box<dyn Future<Output = Option<Vec<u8>>> + Send + '_>>
+                    });
+                    let replies: Vec<Vec<u8>> =
+                        JoinAll::new(entries).await.into_iter().flatten().collect();
+                    if replies.is_empty() {
                         return None;
                     }
-                    // Replace the trailing comma.
-                    if let Some(last) = out.last_mut() {
-                        *last = b']';
-                    }
+                    out.push(b'[');
+                    out.extend_from_slice(&replies.join(&b","[..]));
+                    out.push(b']');
                 }
             }
         }
