@@ -161,7 +161,7 @@ pub struct BuildError {
 
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        crate::acl::write_problems(f, "the router cannot be built", &self.problems)
+        crate::problem::write_problems(f, "the router cannot be built", &self.problems)
     }
 }
 
@@ -190,7 +190,7 @@ pub enum BuildProblem {
         state: &'static str,
     },
     /// A command is served but the ACL does not know it, so nobody could ever call it.
-    #[error("command `{command}` (at {location}) is not in the ACL, so no caller could ever call it: add it to the ACL's commands{}", crate::acl::did_you_mean(suggestion))]
+    #[error("command `{command}` (at {location}) is not in the ACL, so no caller could ever call it: add it to the ACL's commands{}", crate::problem::did_you_mean(suggestion))]
     UnknownToAcl {
         /// The command.
         command: String,
@@ -200,7 +200,7 @@ pub enum BuildProblem {
         suggestion: Option<String>,
     },
     /// The ACL names a command that the router does not serve.
-    #[error("the ACL names command `{command}`, but the router serves no such command: add it to `commands![…]`, or remove it from the ACL{}", crate::acl::did_you_mean(suggestion))]
+    #[error("the ACL names command `{command}`, but the router serves no such command: add it to `commands![…]`, or remove it from the ACL{}", crate::problem::did_you_mean(suggestion))]
     Unserved {
         /// The command.
         command: String,
@@ -209,5 +209,5 @@ pub enum BuildProblem {
     },
     /// The ACL itself is invalid.
     #[error("{0}")]
-    Acl(#[from] crate::acl::AclProblem),
+    Acl(#[from] crate::problem::AclProblem),
 }

@@ -37,6 +37,7 @@ mod jsonrpc;
 mod lookup;
 mod path_scope;
 mod pattern;
+mod problem;
 mod reply;
 mod router;
 mod scan;
