@@ -17,8 +17,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hint::black_box;
 
+#[path = "support/tauri_style.rs"]
+mod tauri_style;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use gatehouse::{Acl, Caller, CallerInfo, Capability, CommandId, Router};
+use tauri_style::{ExecutionContext, ResolvedCommand, TauriAuthority};
 
 const SIZES: [usize; 3] = [10, 1_000, 10_000];
 const WINDOW: &str = "main";
@@ -151,57 +155,6 @@ fn shuffle<T>(items: &mut [T]) {
         state ^= state << 17;
         let j = (state % (i as u64 + 1)) as usize;
         items.swap(i, j);
-    }
-}
-
-/// Where a Tauri command may be called from.
-#[derive(Clone, PartialEq)]
-enum ExecutionContext {
-    Local,
-    #[allow(dead_code)]
-    Remote(String),
-}
-
-/// A command as Tauri's resolved ACL holds it: the labels and context it is allowed for.
-#[derive(Clone)]
-struct ResolvedCommand {
-    context: ExecutionContext,
-    windows: Vec<glob::Pattern>,
-    webviews: Vec<glob::Pattern>,
-    #[allow(dead_code)]
-    scope_id: Option<u64>,
-}
-
-/// The shape of Tauri 2's `RuntimeAuthority`: resolved commands by name.
-struct TauriAuthority {
-    allowed_commands: BTreeMap<String, Vec<ResolvedCommand>>,
-    denied_commands: BTreeMap<String, Vec<ResolvedCommand>>,
-}
-
-impl TauriAuthority {
-    /// The same steps as Tauri's `resolve_access`: a denied entry for the command refuses, else
-    /// the allowed entries whose context and labels match are cloned and returned.
-    fn resolve_access(
-        &self,
-        command: &str,
-        window: &str,
-        webview: &str,
-        origin: &ExecutionContext,
-    ) -> Option<Vec<ResolvedCommand>> {
-        if self.denied_commands.contains_key(command) {
-            return None;
-        }
-        let resolved = self.allowed_commands.get(command)?;
-        let matching: Vec<ResolvedCommand> = resolved
-            .iter()
-            .filter(|cmd| {
-                cmd.context == *origin
-                    && (cmd.webviews.iter().any(|w| w.matches(webview))
-                        || cmd.windows.iter().any(|w| w.matches(window)))
-            })
-            .cloned()
-            .collect();
-        (!matching.is_empty()).then_some(matching)
     }
 }
 

@@ -30,9 +30,13 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
+#[path = "../../benches/support/tauri_style.rs"]
+mod tauri_style;
+
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
 use gatehouse_build::{Builder, ResolvedAcl};
 use gatehouse_runtime::{Caller, CallerInfo, CommandId, Router};
+use tauri_style::{ExecutionContext, ResolvedCommand, TauriAuthority};
 
 /// (permissions, capabilities) per case.
 const CASES: [(usize, usize); 3] = [(10, 10), (1_000, 100), (10_000, 1_000)];
@@ -238,40 +242,13 @@ fn compile_benches(c: &mut Criterion, cases: &[Case]) {
     }
 }
 
-/// Where a Tauri command may be called from.
-#[derive(Clone, PartialEq)]
-enum ExecutionContext {
-    Local,
-    #[allow(dead_code)]
-    Remote(String),
+/// Builds the Tauri-style authority from the same resolved ACL, and asks it.
+trait FromResolved {
+    fn new(acl: &ResolvedAcl) -> Self;
+    fn allows(&self, command: &str) -> bool;
 }
 
-/// A command as Tauri's resolved ACL holds it: one entry per capability granting it.
-#[derive(Clone)]
-struct ResolvedCommand {
-    context: ExecutionContext,
-    windows: Vec<glob::Pattern>,
-    webviews: Vec<glob::Pattern>,
-    #[allow(dead_code)]
-    scope_id: Option<u64>,
-}
-
-impl ResolvedCommand {
-    fn matches(&self, window: &str, webview: &str, origin: &ExecutionContext) -> bool {
-        self.context == *origin
-            && (self.webviews.iter().any(|w| w.matches(webview))
-                || self.windows.iter().any(|w| w.matches(window)))
-    }
-}
-
-/// The shape of Tauri 2's `RuntimeAuthority`, built from the same resolved ACL: for every
-/// command, the capabilities (labels, context) that allow it and those that deny it.
-struct TauriAuthority {
-    allowed_commands: BTreeMap<String, Vec<ResolvedCommand>>,
-    denied_commands: BTreeMap<String, Vec<ResolvedCommand>>,
-}
-
-impl TauriAuthority {
+impl FromResolved for TauriAuthority {
     fn new(acl: &ResolvedAcl) -> Self {
         let mut allowed_commands: BTreeMap<String, Vec<ResolvedCommand>> = BTreeMap::new();
         let mut denied_commands: BTreeMap<String, Vec<ResolvedCommand>> = BTreeMap::new();
@@ -311,31 +288,6 @@ impl TauriAuthority {
             allowed_commands,
             denied_commands,
         }
-    }
-
-    /// The steps of Tauri's `resolve_access`: a matching deny entry refuses; otherwise the
-    /// matching allow entries are cloned and returned.
-    fn resolve_access(
-        &self,
-        command: &str,
-        window: &str,
-        webview: &str,
-        origin: &ExecutionContext,
-    ) -> Option<Vec<ResolvedCommand>> {
-        if self
-            .denied_commands
-            .get(command)
-            .is_some_and(|d| d.iter().any(|cmd| cmd.matches(window, webview, origin)))
-        {
-            return None;
-        }
-        let resolved = self.allowed_commands.get(command)?;
-        let matching: Vec<ResolvedCommand> = resolved
-            .iter()
-            .filter(|cmd| cmd.matches(window, webview, origin))
-            .cloned()
-            .collect();
-        (!matching.is_empty()).then_some(matching)
     }
 
     fn allows(&self, command: &str) -> bool {
