@@ -215,14 +215,7 @@ impl Router {
         }
         let entry = inner.entries[id.index()]?;
         let scan = entry.scan()?;
-        let invocation = Invocation {
-            acl: &inner.acl,
-            states: &inner.states,
-            caller,
-            command: entry.name(),
-            id,
-            params: None,
-        };
+        let invocation = self.invocation(caller, &entry, id, None);
         // `scan` reads the whole request before it runs the command, so once it has returned
         // `Some` (or panicked in the command) the request is complete and must not be retried.
         let handled = match catch_unwind(AssertUnwindSafe(|| scan(invocation, &mut scanner))) {
@@ -230,6 +223,24 @@ impl Router {
             Err(payload) => Handled::Ready(Err(panicked(entry.name(), payload.as_ref()))),
         };
         Some((handled, scanner.id(), entry.name(), scanner.params_text()))
+    }
+
+    /// What a command's wrapper sees of this call.
+    fn invocation<'a>(
+        &'a self,
+        caller: &'a Caller,
+        entry: &CommandEntry,
+        id: CommandId,
+        params: Option<&'a str>,
+    ) -> Invocation<'a> {
+        Invocation {
+            acl: &self.inner.acl,
+            states: &self.inner.states,
+            caller,
+            command: entry.name(),
+            id,
+            params,
+        }
     }
 
     /// Look up → check → extract → call → reply. Every refusal is decided here.
@@ -255,14 +266,7 @@ impl Router {
             return Err(unknown_command(method));
         };
         let params = request.params.map(RawValue::get);
-        let invocation = Invocation {
-            acl: &inner.acl,
-            states: &inner.states,
-            caller,
-            command: entry.name(),
-            id,
-            params,
-        };
+        let invocation = self.invocation(caller, &entry, id, params);
         let invoke = entry.invoke();
         let handled = match catch_unwind(AssertUnwindSafe(|| invoke(invocation))) {
             Ok(handled) => handled,
