@@ -58,10 +58,11 @@
 #[doc(inline)]
 pub use gatehouse_runtime::{
     Acl, AclBuilder, AclError, AclProblem, BaseDirs, Bits, BuildError, BuildProblem, Caller,
-    CallerInfo, Capability, CapabilityBuilder, Command, CommandEntry, CommandId, CommandInfo,
-    CommandScope, ErrorCode, FromInvoke, GlobalScope, GrantSet, Handled, IntoCommandError,
-    Invocation, Origin, PathEntry, PathScope, PathScopeError, Reply, Requirements, Router,
-    RouterBuilder, RpcError, Scope, ScopeEntry, ScopeList, ScopeValues, State,
+    CallerInfo, Capability, CapabilityBuilder, Channel, Command, CommandEntry, CommandId,
+    CommandInfo, CommandScope, Emitter, ErrorCode, FromInvoke, GlobalScope, GrantSet, Handled,
+    IntoCommandError, Invocation, Origin, Outbound, OutboundReceiver, PathEntry, PathScope,
+    PathScopeError, Reply, Requirements, Router, RouterBuilder, RpcError, Scope, ScopeEntry,
+    ScopeList, ScopeValues, SendError, State, CHANNEL_METHOD,
 };
 
 /// What generated code refers to. **Not public API**: it may change in any release.

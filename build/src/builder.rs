@@ -280,6 +280,8 @@ impl Builder {
             });
         }
 
+        owners.extend(resolve::core_owners());
+
         // Capabilities.
         let mut capability_files = Vec::new();
         for path in capability_paths(&capabilities)? {

@@ -29,12 +29,58 @@ impl Owner {
             .map_or_else(String::new, |p| format!("{p}:"))
     }
 
-    /// The full name of a command as the router knows it.
+    /// The full name of a command as the router knows it (`core:event`'s `listen` is
+    /// `plugin:event|listen`, as in Tauri).
     pub(crate) fn command_name(&self, command: &str) -> String {
         match &self.plugin {
-            Some(p) if !command.starts_with("plugin:") => format!("plugin:{p}|{command}"),
+            Some(p) if !command.starts_with("plugin:") => {
+                let p = p.strip_prefix("core:").unwrap_or(p);
+                format!("plugin:{p}|{command}")
+            }
             _ => command.to_owned(),
         }
+    }
+}
+
+/// Gatehouse's own permissions, as Tauri names them: `core:event:allow-listen`, … and
+/// `core:event:default`, all served by the runtime's built-in event commands.
+const CORE_EVENT_PERMISSIONS: &str = r#"
+[default]
+description = "Allows listening to, and emitting, events."
+permissions = ["allow-listen", "allow-unlisten", "allow-emit", "allow-emit-to"]
+"#;
+
+/// The members of `core:default`.
+static CORE_DEFAULT: std::sync::LazyLock<Vec<String>> =
+    std::sync::LazyLock::new(|| vec!["core:event:default".to_owned()]);
+
+/// The built-in owners (`core:event`), added after the application and its plugins.
+pub(crate) fn core_owners() -> Vec<Owner> {
+    let source = Source {
+        path: "<gatehouse core:event>".into(),
+        text: CORE_EVENT_PERMISSIONS.to_owned(),
+    };
+    let files = match crate::parse::permission_file(&source) {
+        Ok(file) => vec![(source, file)],
+        // The text above is fixed; a unit test keeps it parsing.
+        Err(_) => Vec::new(),
+    };
+    vec![Owner {
+        plugin: Some("core:event".to_owned()),
+        commands: ["emit", "emit_to", "listen", "unlisten"]
+            .map(String::from)
+            .to_vec(),
+        commands_known: true,
+        files,
+    }]
+}
+
+impl Owner {
+    /// Gatehouse's own owners, whose commands join an ACL only when a capability names them.
+    fn is_core(&self) -> bool {
+        self.plugin
+            .as_deref()
+            .is_some_and(|p| p.starts_with("core:"))
     }
 }
 
@@ -227,12 +273,17 @@ impl<'a> Resolver<'a> {
                 }
             }
         }
-        // Gatehouse's own permissions: `core:default` grants nothing yet.
+        // Gatehouse's own permissions: `core:default` is every core default that exists.
+        let core_default: &'static [String] = if self.index.contains_key(CORE_DEFAULT[0].as_str()) {
+            &CORE_DEFAULT
+        } else {
+            &[]
+        };
         self.index
             .entry("core:default".into())
             .or_insert(Entry::Set {
                 owner: usize::MAX,
-                members: &[],
+                members: core_default,
                 file: usize::MAX,
                 id: "default",
             });
@@ -256,6 +307,7 @@ impl<'a> Resolver<'a> {
                     let plugins: Vec<&str> = self
                         .owners
                         .iter()
+                        .filter(|o| !o.is_core())
                         .filter_map(|o| o.plugin.as_deref())
                         .collect();
                     let help = match closest(plugin, plugins.iter().copied()) {
@@ -311,7 +363,7 @@ impl<'a> Resolver<'a> {
 
     fn capabilities(&mut self, files: &[(Source, Vec<Capability>)], target: &str) -> ResolvedAcl {
         let mut universe: BTreeSet<String> = BTreeSet::new();
-        for owner in self.owners {
+        for owner in self.owners.iter().filter(|o| !o.is_core()) {
             universe.extend(owner.commands.iter().map(|c| owner.command_name(c)));
         }
         let mut seen_ids: HashMap<&str, &Source> = HashMap::new();

@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use crate::bitset::{self, CommandId};
+use crate::outbound::Outbound;
 
 /// Where a caller's frontend was loaded from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -106,6 +107,8 @@ struct CallerInner {
     info: CallerInfo,
     grants: GrantSet,
     capabilities: Box<[usize]>,
+    /// Where channel messages and events for this caller go, when it came through a transport.
+    outbound: Option<Outbound>,
     /// Scopes built for this caller, by (command, scope type, global). Only scoped commands
     /// touch it, never the check.
     scopes: Mutex<HashMap<ScopeKey, Arc<dyn Any + Send + Sync>>>,
@@ -119,6 +122,7 @@ impl Caller {
         info: CallerInfo,
         grants: GrantSet,
         capabilities: Box<[usize]>,
+        outbound: Option<Outbound>,
     ) -> Self {
         Self {
             inner: Arc::new(CallerInner {
@@ -126,6 +130,7 @@ impl Caller {
                 info,
                 grants,
                 capabilities,
+                outbound,
                 scopes: Mutex::default(),
             }),
         }
@@ -160,6 +165,13 @@ impl Caller {
     #[inline(always)]
     pub fn allows(&self, id: CommandId) -> bool {
         self.inner.grants.allows(id)
+    }
+
+    /// The caller's connection, for channel messages and events; `None` for a caller made
+    /// with [`Router::caller`](crate::Router::caller) rather than
+    /// [`Router::connect`](crate::Router::connect).
+    pub fn outbound(&self) -> Option<&Outbound> {
+        self.inner.outbound.as_ref()
     }
 
     /// Indexes into the ACL's capabilities of those that apply to this caller.

@@ -22,6 +22,7 @@ pub struct Invocation<'a> {
     pub(crate) acl: &'a crate::acl::Acl,
     pub(crate) states: &'a StateMap,
     pub(crate) caller: &'a Caller,
+    pub(crate) events: &'a std::sync::Arc<crate::event::EventHub>,
     pub(crate) command: &'static str,
     pub(crate) id: CommandId,
     pub(crate) params: Option<&'a str>,
@@ -41,6 +42,12 @@ impl<'a> Invocation<'a> {
     /// The command's id in the ACL.
     pub fn command_id(&self) -> CommandId {
         self.id
+    }
+
+    /// A handle to emit events from inside a command (commands can also take
+    /// [`Emitter`](crate::Emitter) as an argument).
+    pub fn emitter(&self) -> crate::event::Emitter {
+        self.events.emitter()
     }
 
     /// The managed state of type `T`, if the router manages one.
@@ -114,6 +121,14 @@ pub trait FromInvoke<'a>: Sized {
     #[doc(hidden)]
     fn from_missing() -> Option<Self> {
         None
+    }
+
+    /// Completes an argument read from `params` with what only the call knows (a
+    /// [`Channel`](crate::Channel) learns its caller's connection here).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn bind(self, _invocation: &Invocation<'a>, _key: &str) -> Result<Self, RpcError> {
+        Ok(self)
     }
 }
 
@@ -490,7 +505,7 @@ pub fn finish<'a, T: FromInvoke<'a>>(
     key: &str,
 ) -> Result<T, RpcError> {
     match slot {
-        Some(value) => Ok(value),
+        Some(value) => value.bind(invocation, key),
         None if T::FROM_PARAMS => {
             T::from_missing().ok_or_else(|| RpcError::invalid_params(Some(key), "missing argument"))
         }

@@ -29,12 +29,15 @@
 mod acl;
 mod bitset;
 mod caller;
+mod channel;
 mod command;
 mod error;
+mod event;
 mod extract;
 mod join;
 mod jsonrpc;
 mod lookup;
+mod outbound;
 mod path_scope;
 mod pattern;
 mod problem;
@@ -44,10 +47,14 @@ mod scan;
 mod scope;
 mod unwind;
 
+
 pub use acl::{
     Acl, AclBuilder, AclError, AclProblem, Capability, CapabilityBuilder, List, ScopeEntry, Text,
 };
 pub use bitset::{Bits, CommandId};
+pub use channel::{Channel, CHANNEL_METHOD};
+pub use event::Emitter;
+pub use outbound::{Outbound, OutboundReceiver, SendError};
 pub use caller::{Caller, CallerInfo, GrantSet, Origin};
 pub use command::{
     BlockingFn, Command, CommandEntry, CommandInfo, Handled, InvokeFn, Reply, ReplyFuture,

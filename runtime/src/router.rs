@@ -13,10 +13,12 @@ use crate::bitset::{words_for, CommandId};
 use crate::caller::{Caller, CallerInfo, GrantSet, Origin};
 use crate::command::{CommandEntry, Handled, Reply};
 use crate::error::{BuildError, BuildProblem, ErrorCode, RpcError};
+use crate::event::{Emitter, EventHub};
 use crate::extract::{Invocation, StateMap};
 use crate::join::JoinAll;
 use crate::jsonrpc::{self, Message, Request};
 use crate::lookup::Lookup;
+use crate::outbound::Outbound;
 use crate::pattern::{LabelGlob, RemotePattern};
 use crate::scan::Scanner;
 use crate::unwind::{panicked, CatchUnwind};
@@ -40,6 +42,7 @@ struct Inner {
     states: StateMap,
     explain_denials: bool,
     max_batch: usize,
+    events: Arc<EventHub>,
 }
 
 struct CompiledRule {
@@ -75,6 +78,52 @@ impl Router {
     /// separate webview), and it accepts the origin: `local` for [`Origin::Local`], a matching
     /// `remote` URL pattern for [`Origin::Remote`].
     pub fn caller(&self, info: CallerInfo) -> Caller {
+        self.resolve(info, None)
+    }
+
+    /// Resolves a caller that is bound to one connection, as [`caller`](Self::caller) does;
+    /// [`Channel`](crate::Channel) arguments and the events it listens to reach it through
+    /// `outbound`, which its transport drains. Transports call this once per connection.
+    pub fn connect(&self, info: CallerInfo, outbound: Outbound) -> Caller {
+        self.resolve(info, Some(outbound))
+    }
+
+    /// Sends `event` with `payload` to every connected caller that listens to it; returns how
+    /// many listeners received it.
+    ///
+    /// # Errors
+    ///
+    /// An invalid event name (1 to 256 ASCII letters, digits, `-`, `/`, `:` or `_`), or a
+    /// payload that cannot be serialised.
+    pub fn emit<P: serde::Serialize + ?Sized>(
+        &self,
+        event: &str,
+        payload: &P,
+    ) -> Result<usize, RpcError> {
+        self.emitter().emit(event, payload)
+    }
+
+    /// Sends `event` with `payload` to the listeners of window `label` only.
+    ///
+    /// # Errors
+    ///
+    /// As [`emit`](Self::emit).
+    pub fn emit_to<P: serde::Serialize + ?Sized>(
+        &self,
+        label: &str,
+        event: &str,
+        payload: &P,
+    ) -> Result<usize, RpcError> {
+        self.emitter().emit_to(label, event, payload)
+    }
+
+    /// A handle for emitting events that can be kept without the router (in state, in a
+    /// background task).
+    pub fn emitter(&self) -> Emitter {
+        self.inner.events.emitter()
+    }
+
+    fn resolve(&self, info: CallerInfo, outbound: Option<Outbound>) -> Caller {
         let inner = &*self.inner;
         let len = words_for(inner.acl.commands().len());
         let mut allow = vec![0u64; len];
@@ -111,7 +160,13 @@ impl Router {
             }
         }
         let grants: Box<[u64]> = allow.iter().zip(&deny).map(|(a, d)| a & !d).collect();
-        Caller::new(inner.id, info, GrantSet::new(grants), applied.into())
+        Caller::new(
+            inner.id,
+            info,
+            GrantSet::new(grants),
+            applied.into(),
+            outbound,
+        )
     }
 
     /// The id of a command, by the router's lookup table.
@@ -237,6 +292,7 @@ impl Router {
             acl: &self.inner.acl,
             states: &self.inner.states,
             caller,
+            events: &self.inner.events,
             command: entry.name(),
             id,
             params,
@@ -309,6 +365,7 @@ impl Router {
                 acl: &router.inner.acl,
                 states: &router.inner.states,
                 caller: &caller,
+                events: &router.inner.events,
                 command: name,
                 id,
                 params: params.as_deref(),
@@ -518,6 +575,15 @@ impl RouterBuilder {
                 }
             }
         }
+        // The built-in commands the ACL names (the event commands, granted by `core:event:…`).
+        for entry in &crate::event::BUILTINS {
+            if let Some(id) = self.acl.command_id(entry.name()) {
+                let slot = &mut entries[id.index()];
+                if slot.is_none() {
+                    *slot = Some(*entry);
+                }
+            }
+        }
         if !self.allow_unserved {
             let served: Vec<&str> = self.commands.iter().map(CommandEntry::name).collect();
             for (name, entry) in names.iter().zip(&entries) {
@@ -561,6 +627,7 @@ impl RouterBuilder {
                 states: self.states,
                 explain_denials: self.explain_denials,
                 max_batch: self.max_batch,
+                events: Arc::default(),
                 acl: self.acl,
             }),
         })
