@@ -6,8 +6,11 @@
 //! The semantics, in one place:
 //!
 //! - A reference `id` written in the files of owner `o` (a capability's references are the
-//!   application's) means `o`'s `id`; `plugin:id` means the plugin's. `core:default` grants
-//!   nothing.
+//!   application's) means `o`'s `id`; `plugin:id` means the plugin's. `core:default` is
+//!   `core:event:default`: `allow-listen`, `allow-unlisten`, `allow-emit`, `allow-emit-to` of the
+//!   built-in commands `plugin:event|listen`, … .
+//! - The command universe: every owner's commands, and the built-in commands that a
+//!   capability for the target reaches.
 //! - An identifier is, first, what the owner's files define (a permission, a set, or `default`
 //!   for the `[default]` set); otherwise the generated `allow-<kebab>`/`deny-<kebab>` of one of
 //!   the owner's commands.
@@ -156,6 +159,28 @@ impl Input {
         all
     }
 
+    /// The command universe on `target`, sorted.
+    pub(crate) fn universe(&self, target: &str) -> Vec<String> {
+        let mut all = self.all_commands();
+        for cap in &self.capabilities {
+            if cap
+                .platforms
+                .as_ref()
+                .is_some_and(|list| !list.iter().any(|x| x == target))
+            {
+                continue;
+            }
+            for reference in &cap.permissions {
+                for p in self.permissions_of(reference, target) {
+                    all.extend(p.allow.into_iter().chain(p.deny));
+                }
+            }
+        }
+        all.sort();
+        all.dedup();
+        all
+    }
+
     /// The permissions `reference`, written in the files of `context`, stands for.
     fn expand(&self, context: &str, reference: &str) -> Vec<Reached> {
         let (owner, id) = match reference.split_once(':') {
@@ -163,8 +188,22 @@ impl Input {
             None => (context, reference),
         };
         if owner == "core" {
-            assert_eq!(id, "default", "only core:default exists");
-            return Vec::new();
+            assert!(
+                id == "default" || id == "event:default",
+                "the generator only writes core:default and core:event:default, not `{id}`"
+            );
+            return ["listen", "unlisten", "emit", "emit_to"]
+                .iter()
+                .map(|c| Reached {
+                    id: format!("core:event:allow-{}", c.replace('_', "-")),
+                    owner: "core:event".to_owned(),
+                    allow: vec![format!("plugin:event|{c}")],
+                    deny: Vec::new(),
+                    scope_allow: Vec::new(),
+                    scope_deny: Vec::new(),
+                    platforms: None,
+                })
+                .collect();
         }
         let (commands, files) = self.owner(owner);
         // What the files define comes first.
