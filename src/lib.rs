@@ -65,6 +65,10 @@ pub use gatehouse_runtime::{
     ScopeList, ScopeValues, SendError, State, CHANNEL_METHOD,
 };
 
+/// The WebSocket + HTTP transport for browser frontends (feature `ws`).
+#[cfg(feature = "ws")]
+pub use gatehouse_runtime::ws;
+
 /// What generated code refers to. **Not public API**: it may change in any release.
 #[doc(hidden)]
 pub use gatehouse_runtime::__private;

@@ -47,21 +47,24 @@ mod scan;
 mod scope;
 mod unwind;
 
+pub mod limits;
+#[cfg(feature = "ws")]
+pub mod ws;
 
 pub use acl::{
     Acl, AclBuilder, AclError, AclProblem, Capability, CapabilityBuilder, List, ScopeEntry, Text,
 };
 pub use bitset::{Bits, CommandId};
-pub use channel::{Channel, CHANNEL_METHOD};
-pub use event::Emitter;
-pub use outbound::{Outbound, OutboundReceiver, SendError};
 pub use caller::{Caller, CallerInfo, GrantSet, Origin};
+pub use channel::{Channel, CHANNEL_METHOD};
 pub use command::{
     BlockingFn, Command, CommandEntry, CommandInfo, Handled, InvokeFn, Reply, ReplyFuture,
     Requirements, ScanFn,
 };
 pub use error::{BuildError, BuildProblem, ErrorCode, RpcError};
+pub use event::Emitter;
 pub use extract::{FromInvoke, Invocation, State};
+pub use outbound::{Outbound, OutboundReceiver, SendError};
 pub use path_scope::{BaseDirs, PathEntry, PathScope, PathScopeError};
 pub use reply::IntoCommandError;
 pub use router::{Router, RouterBuilder};

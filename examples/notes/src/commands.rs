@@ -1,0 +1,428 @@
+//! The commands the pages call. Each one opens only paths its [`NoteFiles`] scope returned.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::UNIX_EPOCH;
+
+use gatehouse::{command, Caller, Channel, CommandScope, Emitter, Origin, RpcError, State};
+use serde::Serialize;
+
+use crate::error::NoteError;
+use crate::events::{announce, ChangeKind, NoteChanged};
+use crate::files::{NoteFiles, NotesDir};
+use crate::name::NoteName;
+
+/// The largest note, in bytes of UTF-8.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The longest search query, in characters.
+pub const MAX_QUERY_CHARS: usize = 200;
+
+/// How much of a note `list_notes` reads for its title and preview.
+const SUMMARY_BYTES: u64 = 2048;
+
+/// A note in the list: enough to show it without reading it whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct NoteSummary {
+    /// Its name.
+    pub name: String,
+    /// Its first line, without Markdown heading marks (may be empty).
+    pub title: String,
+    /// The start of the text after the title.
+    pub preview: String,
+    /// When it last changed, in milliseconds since the Unix epoch.
+    pub modified: u64,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// A whole note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Note {
+    /// Its name.
+    pub name: String,
+    /// Its text (Markdown).
+    pub body: String,
+    /// When it last changed, in milliseconds since the Unix epoch.
+    pub modified: u64,
+}
+
+/// One step of a search, sent over its channel: `scanned` of `total` notes done, the last one
+/// being `name`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SearchProgress {
+    /// Notes searched so far.
+    pub scanned: usize,
+    /// Notes to search.
+    pub total: usize,
+    /// The note just searched (absent in the first message).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+}
+
+/// A note that contains the query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Hit {
+    /// The note.
+    pub name: String,
+    /// How many times the query occurs in it.
+    pub matches: usize,
+    /// The first line that contains it (1-based).
+    pub line: usize,
+    /// That line, shortened around the match.
+    pub snippet: String,
+}
+
+/// Who the calling window is, for the page's title bar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Whoami {
+    /// The window label the core gave the page's connection.
+    pub label: String,
+    /// `"local"`, or the remote page's origin.
+    pub origin: String,
+    /// The commands this window may call.
+    pub commands: Vec<String>,
+}
+
+fn millis(meta: &std::fs::Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The notes in the folder that `files` allows: (name, checked real path).
+fn notes_in(dir: &NotesDir, files: &NoteFiles) -> Result<Vec<(NoteName, PathBuf)>, NoteError> {
+    let folder = files
+        .check(dir.path())
+        .map_err(|e| NoteError::outside("", &e))?;
+    let entries = std::fs::read_dir(&folder).map_err(|e| NoteError::io("", "listed", &e))?;
+    let mut notes = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| NoteError::io("", "listed", &e))?;
+        let Some(name) = entry
+            .file_name()
+            .to_str()
+            .and_then(NoteName::from_file_name)
+        else {
+            continue;
+        };
+        // Anything the scope refuses (a symlink that leads out, say) is not listed.
+        if let Ok(real) = files.note(dir, &name) {
+            if real.is_file() {
+                notes.push((name, real));
+            }
+        }
+    }
+    Ok(notes)
+}
+
+/// The title and preview of a note, from its first bytes.
+fn summarize(head: &str) -> (String, String) {
+    let mut lines = head.lines().map(str::trim).filter(|l| !l.is_empty());
+    let title = lines
+        .next()
+        .map(|l| l.trim_start_matches('#').trim())
+        .unwrap_or_default();
+    let preview: String = lines.collect::<Vec<_>>().join(" ");
+    (shorten(title, 80), shorten(&preview, 140))
+}
+
+/// At most `max` characters of `text`, with `…` when cut.
+fn shorten(text: &str, max: usize) -> String {
+    let text = text.trim_end_matches('\u{fffd}');
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+/// Lists the notes, most recently changed first.
+///
+/// # Errors
+///
+/// The folder cannot be read.
+#[command(blocking)]
+pub fn list_notes(
+    dir: State<'_, NotesDir>,
+    files: CommandScope<NoteFiles>,
+) -> Result<Vec<NoteSummary>, RpcError> {
+    let mut list = Vec::new();
+    for (name, real) in notes_in(&dir, &files)? {
+        let Ok(file) = std::fs::File::open(&real) else {
+            continue; // deleted since
+        };
+        let meta = file
+            .metadata()
+            .map_err(|e| NoteError::io(name.as_str(), "read", &e))?;
+        let mut head = Vec::new();
+        file.take(SUMMARY_BYTES)
+            .read_to_end(&mut head)
+            .map_err(|e| NoteError::io(name.as_str(), "read", &e))?;
+        let (title, preview) = summarize(&String::from_utf8_lossy(&head));
+        list.push(NoteSummary {
+            name: name.into(),
+            title,
+            preview,
+            modified: millis(&meta),
+            size: meta.len(),
+        });
+    }
+    list.sort_by(|a, b| {
+        b.modified
+            .cmp(&a.modified)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    Ok(list)
+}
+
+/// Reads a note.
+///
+/// # Errors
+///
+/// The note does not exist, is outside the caller's scope, or cannot be read.
+#[command(blocking)]
+pub fn read_note(
+    dir: State<'_, NotesDir>,
+    files: CommandScope<NoteFiles>,
+    name: NoteName,
+) -> Result<Note, RpcError> {
+    let real = files.note(&dir, &name)?;
+    let body =
+        std::fs::read_to_string(&real).map_err(|e| NoteError::io(name.as_str(), "read", &e))?;
+    let modified = std::fs::metadata(&real).map(|m| millis(&m)).unwrap_or(0);
+    Ok(Note {
+        name: name.into(),
+        body,
+        modified,
+    })
+}
+
+/// A fresh temporary name for writing a note next to its file.
+fn temporary(real: &std::path::Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    // Starts with `.`: never a note's name, so never listed.
+    real.with_file_name(format!(".write-{}-{n}.tmp.md", std::process::id()))
+}
+
+/// Creates or replaces a note, and tells every window (`note-changed`, kind `written`).
+///
+/// The text is written to a temporary file that then replaces the note, so a reader never sees
+/// half a note.
+///
+/// # Errors
+///
+/// The note is outside the caller's scope, too large, or cannot be written.
+#[command(blocking)]
+pub fn write_note(
+    dir: State<'_, NotesDir>,
+    files: CommandScope<NoteFiles>,
+    events: Emitter,
+    caller: Caller,
+    name: NoteName,
+    body: String,
+) -> Result<(), RpcError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(NoteError::TooLarge {
+            size: body.len(),
+            max: MAX_BODY_BYTES,
+        }
+        .into());
+    }
+    let real = files.note(&dir, &name)?;
+    let failed = |e: std::io::Error| NoteError::io(name.as_str(), "written", &e);
+    let tmp = files
+        .check(&temporary(&real))
+        .map_err(|e| NoteError::outside(name.as_str(), &e))?;
+    std::fs::write(&tmp, body.as_bytes()).map_err(failed)?;
+    if let Err(e) = std::fs::rename(&tmp, &real) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(failed(e).into());
+    }
+    announce(
+        &events,
+        &NoteChanged {
+            name: name.into(),
+            kind: ChangeKind::Written,
+            by: caller.label().to_owned(),
+        },
+    );
+    Ok(())
+}
+
+/// Deletes a note, and tells every window (`note-changed`, kind `deleted`).
+///
+/// # Errors
+///
+/// The note does not exist, is outside the caller's scope, or cannot be removed.
+#[command(blocking)]
+pub fn delete_note(
+    dir: State<'_, NotesDir>,
+    files: CommandScope<NoteFiles>,
+    events: Emitter,
+    caller: Caller,
+    name: NoteName,
+) -> Result<(), RpcError> {
+    let real = files.note(&dir, &name)?;
+    std::fs::remove_file(&real).map_err(|e| NoteError::io(name.as_str(), "deleted", &e))?;
+    announce(
+        &events,
+        &NoteChanged {
+            name: name.into(),
+            kind: ChangeKind::Deleted,
+            by: caller.label().to_owned(),
+        },
+    );
+    Ok(())
+}
+
+/// Where `needle` (lowercase) occurs in `text`: the count, and the first line with it.
+fn find(text: &str, needle: &str) -> Option<(usize, usize, String)> {
+    let mut matches = 0;
+    let mut first = None;
+    for (i, line) in text.lines().enumerate() {
+        let lower = line.to_lowercase();
+        let here = lower.matches(needle).count();
+        if here > 0 {
+            matches += here;
+            if first.is_none() {
+                let at = lower.find(needle).map_or(0, |b| lower[..b].chars().count());
+                first = Some((i + 1, snippet(line, at)));
+            }
+        }
+    }
+    first.map(|(line, snippet)| (matches, line, snippet))
+}
+
+/// `line` shortened to about 120 characters around character `at`.
+fn snippet(line: &str, at: usize) -> String {
+    const WIDTH: usize = 120;
+    let chars: Vec<char> = line.trim_end().chars().collect();
+    let start = at.saturating_sub(40).min(chars.len().saturating_sub(WIDTH));
+    let end = (start + WIDTH).min(chars.len());
+    let mut out: String = chars[start..end].iter().collect();
+    if start > 0 {
+        out.insert(0, '…');
+    }
+    if end < chars.len() {
+        out.push('…');
+    }
+    out.trim().to_owned()
+}
+
+/// Searches every note for `query` (case-insensitive), reporting progress on `progress` after
+/// each note: `{scanned, total, name}`. Returns the notes that contain it, most matches first.
+///
+/// # Errors
+///
+/// The query is too long, the folder cannot be read, or the page went away mid-search.
+#[command]
+pub async fn search(
+    dir: State<'_, NotesDir>,
+    files: CommandScope<NoteFiles>,
+    query: String,
+    progress: Channel<SearchProgress>,
+) -> Result<Vec<Hit>, RpcError> {
+    if query.chars().count() > MAX_QUERY_CHARS {
+        return Err(NoteError::QueryTooLong {
+            max: MAX_QUERY_CHARS,
+        }
+        .into());
+    }
+    let needle = query.trim().to_lowercase();
+    let notes = if needle.is_empty() {
+        Vec::new()
+    } else {
+        let (dir, files) = (dir.inner().clone(), files.clone());
+        tokio::task::spawn_blocking(move || notes_in(&dir, &files))
+            .await
+            .map_err(|e| NoteError::io("", "listed", &std::io::Error::other(e)))??
+    };
+    let total = notes.len();
+    let abandoned = |_| NoteError::Abandoned;
+    progress
+        .send_async(SearchProgress {
+            scanned: 0,
+            total,
+            name: None,
+        })
+        .await
+        .map_err(abandoned)?;
+    let mut hits = Vec::new();
+    for (i, (name, real)) in notes.into_iter().enumerate() {
+        // A note deleted or unreadable since the listing is skipped, not an error.
+        if let Ok(text) = tokio::fs::read_to_string(&real).await {
+            if let Some((matches, line, snippet)) = find(&text, &needle) {
+                hits.push(Hit {
+                    name: name.to_string(),
+                    matches,
+                    line,
+                    snippet,
+                });
+            }
+        }
+        progress
+            .send_async(SearchProgress {
+                scanned: i + 1,
+                total,
+                name: Some(name.into()),
+            })
+            .await
+            .map_err(abandoned)?;
+    }
+    hits.sort_by(|a, b| b.matches.cmp(&a.matches).then_with(|| a.name.cmp(&b.name)));
+    Ok(hits)
+}
+
+/// Who the calling window is and what it may call, so the page can say so.
+#[command]
+pub fn whoami(caller: Caller) -> Whoami {
+    // The same static tables the router was built from.
+    let acl: gatehouse::Acl = gatehouse::acl!();
+    let commands = acl
+        .commands()
+        .iter()
+        .map(|c| c.as_ref())
+        .filter(|c| acl.command_id(c).is_some_and(|id| caller.allows(id)))
+        .map(str::to_owned)
+        .collect();
+    Whoami {
+        label: caller.label().to_owned(),
+        origin: match caller.origin() {
+            Origin::Local => "local".to_owned(),
+            Origin::Remote(url) => url.clone(),
+        },
+        commands,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries() {
+        assert_eq!(
+            summarize("# Groceries\n\n- milk\n- eggs\n"),
+            ("Groceries".to_owned(), "- milk - eggs".to_owned())
+        );
+        assert_eq!(summarize(""), (String::new(), String::new()));
+        assert_eq!(shorten("abcdef", 3), "abc…");
+        assert_eq!(shorten("abc\u{fffd}", 3), "abc");
+    }
+
+    #[test]
+    fn finding() {
+        let text = "Shopping\nMilk and MILK\nno\nmilk";
+        assert_eq!(find(text, "milk"), Some((3, 2, "Milk and MILK".to_owned())));
+        assert_eq!(find(text, "bread"), None);
+        let long = format!("{}needle{}", "a".repeat(200), "b".repeat(200));
+        let s = snippet(&long, 200);
+        assert!(
+            s.starts_with('…') && s.ends_with('…') && s.contains("needle"),
+            "{s}"
+        );
+    }
+}

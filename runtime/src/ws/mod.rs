@@ -1,0 +1,140 @@
+//! The WebSocket + HTTP transport: browser frontends talk to the core over loopback.
+//!
+//! A [`Server`] serves one application on `127.0.0.1` (an OS-chosen port by default):
+//!
+//! | path | what |
+//! | --- | --- |
+//! | `/gatehouse/ws` | the WebSocket endpoint: one JSON-RPC 2.0 message per text frame |
+//! | `/gatehouse/gatehouse.js`, `/gatehouse/gatehouse.d.ts` | the JavaScript client and its types |
+//! | anything else | the frontend folder (`/` is `index.html`), if one is configured |
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use gatehouse_runtime::ws::{Limits, Server};
+//! # async fn run(router: gatehouse_runtime::Router) -> Result<(), gatehouse_runtime::ws::Error> {
+//! let server = Server::builder(Arc::new(router))
+//!     .frontend("frontend")
+//!     .limits(Limits::default())
+//!     .build()
+//!     .await?;
+//! let main = server.window("main");
+//! println!("open {}", main.url()); // http://127.0.0.1:PORT/#token=…
+//! let handle = server.spawn();
+//! // …
+//! handle.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Security model
+//!
+//! The core, never the page, decides who is calling. Every check happens once, at the
+//! WebSocket handshake, in this order; a refusal is an HTTP error with a short plain-text reason
+//! and a `tracing` warning (which never contains the token):
+//!
+//! 1. **`Host`** (every request, files too): exactly `127.0.0.1:<port>`, `localhost:<port>` or
+//!    `[::1]:<port>` for the bound port (or the bound address, if it is another loopback
+//!    address), byte for byte: no other name, port, case, trailing dot
+//!    or user info, one header only, and an absolute request URI must name the same. This
+//!    defeats DNS rebinding: a page at `http://evil.test:<port>` whose name now resolves to
+//!    127.0.0.1 sends `Host: evil.test:<port>`. Refused with 421 (400 when missing or repeated).
+//! 2. **`Origin`**: exactly one header. `http://<one of the hosts above>` is
+//!    [`Origin::Local`](crate::Origin::Local). Otherwise it must be a canonical serialised origin
+//!    (as browsers send it: lowercase, no path, no default port) that one of the ACL's
+//!    `remote.urls` patterns matches: [`Origin::Remote`](crate::Origin::Remote) with that origin,
+//!    which only the capabilities with a matching pattern apply to. Missing, `null`, another
+//!    port or scheme, look-alikes such as `http://127.0.0.1.evil.test`, and non-canonical
+//!    spellings such as `HTTP://127.0.0.1:<port>` (no browser sends them) are refused (403).
+//! 3. **Token**: the query parameter `token`, exactly once, compared in constant time against
+//!    every registered window's token (256 bits from the OS, hex: never percent-encoded, so an
+//!    encoded token is refused). The token alone chooses the window label; a page cannot
+//!    claim one. Refused with 403.
+//!
+//! Every response carries a strict `Content-Security-Policy` (no inline script, no framing,
+//! `connect-src` only to this server), `X-Frame-Options: DENY`, `X-Content-Type-Options:
+//! nosniff`, `Referrer-Policy: no-referrer` and `Cross-Origin-Resource-Policy: same-origin`.
+//! Files are served from the frontend folder only: no directory listing, no dot-files, no
+//! `..` (plain or percent-encoded), no symbolic link that leads out of the folder.
+//!
+//! # Connections
+//!
+//! Each connection is one [`Caller`](crate::Caller), made with
+//! [`Router::connect`](crate::Router::connect): channels and events reach it through the
+//! connection's outbound queue. Every text frame is one JSON-RPC message, answered on its own
+//! task, so a slow command never holds up the others. The [`Limits`] apply:
+//!
+//! - a message over `max_message_bytes` closes the connection with code 1009 and the reason;
+//! - nesting over `max_depth` is answered `-32006` (the connection stays usable);
+//! - a request over `max_in_flight` is answered `-32007` at once, without running;
+//! - binary frames close the connection with 1003, invalid UTF-8 with 1007, protocol errors with
+//!   1002, silence for `idle_timeout` with 1001 (pings count as traffic);
+//! - a peer that does not take a write within `write_timeout` is disconnected; until then
+//!   commands wait for room in the bounded outbound queue (`outbound_capacity` frames).
+//!
+//! When a connection ends, its outbound queue is closed, so channels and event listeners see
+//! [`SendError::Closed`](crate::SendError::Closed). Requests still running are **left to
+//! finish** (a command may be halfway through writing a file) and their replies are dropped.
+//!
+//! # Why these crates
+//!
+//! - **axum** (with hyper 1 and tokio-tungstenite underneath): the WebSocket handshake and
+//!   framing, request routing and middleware from the tokio project's own, widely deployed
+//!   stack; its default features are off, so only HTTP/1 and WebSocket support are compiled.
+//!   hyper is used directly for its per-connection header-read timeout (the handshake timeout)
+//!   and graceful shutdown.
+//! - **getrandom**: tokens straight from the operating system's random source, with no
+//!   user-space generator to seed or get wrong.
+//! - **subtle**: constant-time comparison, so the time a wrong token takes to refuse says
+//!   nothing about any registered token.
+//!
+//! Files are served by a small function here rather than `tower-http`'s `ServeDir`, which
+//! follows symbolic links out of its folder.
+
+mod connection;
+mod files;
+mod http;
+mod origin;
+mod server;
+mod token;
+
+pub use crate::limits::Limits;
+pub use server::{Server, ServerBuilder, ServerHandle};
+pub use token::Window;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Why a [`Server`] could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The address is not a loopback address. The `Host` and `Origin` checks only know loopback
+    /// names, so the server only listens on loopback.
+    #[error("cannot listen on {0}: the WebSocket transport listens on loopback addresses only (127.0.0.0/8, [::1])")]
+    NotLoopback(SocketAddr),
+    /// The frontend folder cannot be used.
+    #[error("frontend folder {}: {source}", path.display())]
+    Frontend {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A capability's remote URL pattern does not compile.
+    #[error("capability `{capability}`: invalid remote URL pattern `{pattern}`: {message}")]
+    RemotePattern {
+        /// The capability.
+        capability: String,
+        /// The pattern.
+        pattern: String,
+        /// Why it is invalid.
+        message: String,
+    },
+}
