@@ -69,6 +69,15 @@ pub use gatehouse_runtime::{
 #[cfg(feature = "ws")]
 pub use gatehouse_runtime::ws;
 
+/// Child processes and plugins over stdio, the core side (feature `stdio`).
+#[cfg(feature = "stdio")]
+pub use gatehouse_runtime::process;
+
+/// The stdio wire format and the client a child process uses (features `stdio-client` and
+/// `stdio`).
+#[cfg(feature = "stdio-client")]
+pub use gatehouse_runtime::stdio;
+
 /// What generated code refers to. **Not public API**: it may change in any release.
 #[doc(hidden)]
 pub use gatehouse_runtime::__private;

@@ -48,6 +48,10 @@ mod scope;
 mod unwind;
 
 pub mod limits;
+#[cfg(feature = "stdio")]
+pub mod process;
+#[cfg(feature = "stdio-client")]
+pub mod stdio;
 #[cfg(feature = "ws")]
 pub mod ws;
 

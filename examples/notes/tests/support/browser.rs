@@ -43,6 +43,35 @@ fn program(env: &str, default: &str) -> PathBuf {
     path
 }
 
+/// Whether the chromedriver on `port` answers `/status` with `"ready": true`.
+async fn ready(port: u16) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return false;
+    };
+    let request =
+        format!("GET /status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return false;
+    }
+    // chromedriver keeps the connection open after its answer: read until the answer says so.
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 1024];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let compact: String = String::from_utf8_lossy(&answer)
+            .split_whitespace()
+            .collect();
+        if compact.contains("\"ready\":true") {
+            return true;
+        }
+        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => answer.extend_from_slice(&chunk[..n]),
+            _ => return false,
+        }
+    }
+}
+
 /// A free TCP port on loopback.
 pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -60,45 +89,56 @@ pub(crate) struct Driver {
 }
 
 impl Driver {
-    /// Starts chromedriver on a free port and waits until it answers.
+    /// Starts chromedriver on a free port and waits until it says it is ready.
+    ///
+    /// A port found free may be taken by someone else (another test's server) before
+    /// chromedriver binds it; then chromedriver exits, and a plain "something listens there"
+    /// check would be fooled by the other listener. So readiness is chromedriver's own
+    /// `/status` answer, and a chromedriver that exited is started again on another port.
     pub(crate) async fn start() -> Self {
         let chromium = program("CHROMIUM", "/usr/bin/chromium");
         let chromedriver = program("CHROMEDRIVER", "/usr/bin/chromedriver");
-        let log = TempDir::new("chromedriver");
-        let port = free_port();
-        let mut command = Command::new(&chromedriver);
-        command
-            .arg(format!("--port={port}"))
-            .arg(format!(
-                "--log-path={}",
-                log.path().join("chromedriver.log").display()
-            ))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}; {INSTALL}", chromedriver.display()));
-        let driver = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            chromium,
-            log,
-        };
-        let deadline = Instant::now() + WAIT;
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not start listening on port {port}"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
+        for _attempt in 0..5 {
+            let log = TempDir::new("chromedriver");
+            let port = free_port();
+            let mut command = Command::new(&chromedriver);
+            command
+                .arg(format!("--port={port}"))
+                .arg(format!(
+                    "--log-path={}",
+                    log.path().join("chromedriver.log").display()
+                ))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            #[cfg(unix)]
+            std::os::unix::process::CommandExt::process_group(&mut command, 0);
+            let child = command.spawn().unwrap_or_else(|e| {
+                panic!("cannot start {}: {e}; {INSTALL}", chromedriver.display())
+            });
+            let mut driver = Self {
+                child,
+                url: format!("http://127.0.0.1:{port}"),
+                chromium: chromium.clone(),
+                log,
+            };
+            let deadline = Instant::now() + WAIT;
+            loop {
+                if matches!(driver.child.try_wait(), Ok(Some(_))) {
+                    break; // the port was taken: try another
+                }
+                if ready(port).await {
+                    return driver;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "chromedriver did not become ready on port {port}; {}",
+                    driver.log_tail()
+                );
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
         }
-        driver
+        panic!("chromedriver exited at start five times; is another one holding the ports?")
     }
 
     /// A new browser: headless Chromium with a fresh profile, offline-friendly.
