@@ -156,8 +156,8 @@ pub struct DepthExceeded {
 /// [`DepthExceeded`] as soon as the depth passes `max`.
 pub fn check_depth(bytes: &[u8], max: usize) -> Result<(), DepthExceeded> {
     let mut depth = 0usize;
-    let mut rest = bytes.iter();
-    while let Some(&b) = rest.next() {
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
         match b {
             b'[' | b'{' => {
                 depth += 1;
@@ -167,19 +167,26 @@ pub fn check_depth(bytes: &[u8], max: usize) -> Result<(), DepthExceeded> {
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
             b'"' => {
-                // Skip the string: an escape takes the next byte with it.
-                while let Some(&c) = rest.next() {
-                    match c {
-                        b'"' => break,
-                        b'\\' => {
-                            rest.next();
-                        }
-                        _ => {}
+                // Skip the string, a vectorised search at a time: an escape takes the next byte
+                // with it. Strings are most of a large message.
+                i += 1;
+                loop {
+                    let Some(k) = bytes
+                        .get(i..)
+                        .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+                    else {
+                        return Ok(());
+                    };
+                    i += k;
+                    if bytes[i] == b'"' {
+                        break;
                     }
+                    i += 2;
                 }
             }
             _ => {}
         }
+        i += 1;
     }
     Ok(())
 }

@@ -1,7 +1,10 @@
-//! One WebSocket connection: a reader that answers each text frame on its own task, and a
-//! writer that drains the connection's outbound queue into the socket.
+//! One WebSocket connection: a reader that answers each text frame (in place when it completes
+//! at once, else on a task of its own), and a writer that drains the connection's outbound
+//! queue into the socket.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -160,13 +163,22 @@ impl Reader<'_> {
         let router = self.shared.router.clone();
         let caller = self.caller.clone();
         let outbound = self.outbound.clone();
-        tokio::spawn(async move {
+        let mut answer = Box::pin(async move {
             if let Some(reply) = router.handle(&caller, text.as_bytes()).await {
                 // A closed queue means the connection is gone: the reply has nowhere to go.
                 let _ = outbound.send_async(reply).await;
             }
             drop(permit);
         });
+        // Most requests (sync commands, refusals, argument errors) are answered in one poll:
+        // answering them here saves a task and lets the writer send replies in batches. Only a
+        // request that has to wait (an `async` or blocking command, a full queue) gets a task
+        // of its own, so it never holds up the frames behind it.
+        let done =
+            std::future::poll_fn(|cx| Poll::Ready(answer.as_mut().poll(cx).is_ready())).await;
+        if !done {
+            tokio::spawn(answer);
+        }
         Ok(())
     }
 

@@ -59,8 +59,12 @@
 //!
 //! Each connection is one [`Caller`](crate::Caller), made with
 //! [`Router::connect`](crate::Router::connect): channels and events reach it through the
-//! connection's outbound queue. Every text frame is one JSON-RPC message, answered on its own
-//! task, so a slow command never holds up the others. The [`Limits`] apply:
+//! connection's outbound queue. Every text frame is one JSON-RPC message. A request that is
+//! answered at once (a sync command, a refusal) is answered in place; one that has to wait (an
+//! `async` or blocking command) continues on a task of its own, so it never holds up the
+//! frames behind it. A long-running *sync* command does hold up its own connection's reading
+//! (and a worker thread): make such commands `async` or `#[command(blocking)]`. The [`Limits`]
+//! apply:
 //!
 //! - a message over `max_message_bytes` closes the connection with code 1009 and the reason;
 //! - nesting over `max_depth` is answered `-32006` (the connection stays usable);
