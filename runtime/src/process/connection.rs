@@ -1,7 +1,10 @@
-//! One child's connection: a reader that answers what the child writes, a writer that drains
-//! its outbound queue into its stdin, and a supervisor that sees it exit.
+//! One child's connection: a reader that answers what the child writes (in place when the
+//! answer is ready at once, else on a task of its own), a writer that drains its outbound queue
+//! into its stdin, and a supervisor that sees it exit.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use serde_json::value::RawValue;
@@ -95,8 +98,6 @@ pub(super) fn start(parts: Parts) -> Child {
     });
     tracing::debug!(child = &*label, pid, program, "gatehouse: child started");
 
-    let max_in_flight = limits.max_in_flight.min(Semaphore::MAX_PERMITS);
-    let in_flight = Arc::new(Semaphore::new(max_in_flight));
     let reader = Reader {
         router,
         caller: caller.clone(),
@@ -104,7 +105,9 @@ pub(super) fn start(parts: Parts) -> Child {
         limits: limits.clone(),
         shared: Arc::clone(&shared),
         label: Arc::clone(&label),
-        in_flight: Arc::clone(&in_flight),
+        in_flight: Arc::new(Semaphore::new(
+            limits.max_in_flight.min(Semaphore::MAX_PERMITS),
+        )),
     };
     let reader = tokio::spawn(reader.run(AsyncFrameReader::new(
         stdout,
@@ -118,8 +121,6 @@ pub(super) fn start(parts: Parts) -> Child {
             timeout: limits.write_timeout,
             shared: Arc::clone(&shared),
             label: Arc::clone(&label),
-            in_flight,
-            max_in_flight,
         }
         .run(stdin, rx, stop_rx),
     );
@@ -232,13 +233,24 @@ impl Reader {
         let router = self.router.clone();
         let caller = self.caller.clone();
         let outbound = self.outbound.clone();
-        tokio::spawn(async move {
+        let mut answer = Box::pin(async move {
             if let Some(reply) = router.handle(&caller, &frame).await {
                 // A closed queue means the child is gone: the reply has nowhere to go.
                 let _ = outbound.send_async(reply).await;
             }
             drop(permit);
         });
+        // Most requests (sync commands, refusals, argument errors) are answered in one poll:
+        // answering them here saves a task (and the wake-up of another worker to run it) and
+        // lets the writer send the replies to a burst of requests in one write. Only a request
+        // that has to wait (an `async` or blocking command, a full queue) gets a task of its
+        // own, so it never holds up what the child writes after it — replies to the core's
+        // calls included — as on the ws transport.
+        let done =
+            std::future::poll_fn(|cx| Poll::Ready(answer.as_mut().poll(cx).is_ready())).await;
+        if !done {
+            tokio::spawn(answer);
+        }
     }
 
     /// Hands a reply to the call waiting for it.
@@ -290,10 +302,6 @@ struct Writer {
     timeout: Duration,
     shared: Arc<Shared>,
     label: Arc<str>,
-    /// The reader's in-flight permits: while other requests of the child run, their replies
-    /// are worth waiting a moment for.
-    in_flight: Arc<Semaphore>,
-    max_in_flight: usize,
 }
 
 impl Writer {
@@ -328,21 +336,10 @@ impl Writer {
             batch.clear();
             self.encode(&first, &mut batch);
             let mut frames = 1;
-            let mut yielded = stopping;
-            loop {
-                while frames < BATCH && batch.len() < BATCH_BYTES {
-                    let Some(frame) = rx.try_recv() else { break };
-                    self.encode(&frame, &mut batch);
-                    frames += 1;
-                }
-                if yielded || frames >= BATCH || batch.len() >= BATCH_BYTES || !self.busy() {
-                    break;
-                }
-                // Other requests of the child are running: let the tasks ready to run finish
-                // first, so that their replies leave in this write rather than one write (and
-                // one wake-up of the child) each.
-                yielded = true;
-                tokio::task::yield_now().await;
+            while frames < BATCH && batch.len() < BATCH_BYTES {
+                let Some(frame) = rx.try_recv() else { break };
+                self.encode(&frame, &mut batch);
+                frames += 1;
             }
             match tokio::time::timeout(self.timeout, write(&mut stdin, &batch)).await {
                 Ok(Ok(())) => {}
@@ -374,11 +371,6 @@ impl Writer {
             }
         }
         rx.close();
-    }
-
-    /// Whether requests of the child other than the one just answered are running.
-    fn busy(&self) -> bool {
-        self.max_in_flight - self.in_flight.available_permits() > 1
     }
 
     fn encode(&self, frame: &[u8], batch: &mut Vec<u8>) {

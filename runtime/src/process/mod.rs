@@ -72,7 +72,10 @@
 //! for JSON that is not a request) and the connection stays usable; a partial message that the
 //! child never finishes holds at most the limit and is discarded (and logged) when the child
 //! exits. Each child has its own tasks, so a child that floods, stalls or stops reading cannot
-//! stall the core or the other children.
+//! stall the core or the other children. A request answered at once is answered by the
+//! child's reader; one that waits (an `async` or blocking command) continues on a task of its
+//! own. A long-running *sync* command therefore holds up that child's next messages: make such
+//! commands `async` or `#[command(blocking)]`.
 //!
 //! # Lifecycle
 //!
