@@ -32,6 +32,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+#[path = "support/wire.rs"]
+mod wire;
+use wire::{AddParams, EchoParams, ReplyOut, RequestIn};
+
 /// Adds.
 #[command]
 fn add(a: i64, b: i64) -> i64 {
@@ -65,42 +69,13 @@ fn echo_reply() -> String {
 
 // ---- the hand-written baseline -------------------------------------------------------------
 
-#[derive(Deserialize)]
-struct Envelope<'a, P> {
-    #[serde(borrow)]
-    jsonrpc: &'a str,
-    #[serde(borrow)]
-    id: &'a RawValue,
-    #[serde(borrow)]
-    method: &'a str,
-    params: P,
-}
-
-#[derive(Serialize)]
-struct ReplyOut<'a, T> {
-    jsonrpc: &'static str,
-    result: T,
-    id: &'a RawValue,
-}
-
-#[derive(Clone, Deserialize)]
-struct AddParams {
-    a: i64,
-    b: i64,
-}
-
-#[derive(Clone, Deserialize)]
-struct EchoParams {
-    text: String,
-}
-
 /// Reads the envelope and typed params, checks version and method, calls, writes the reply.
 fn baseline<'a, P: Deserialize<'a>, T: Serialize>(
     bytes: &'a [u8],
     method: &str,
     call: impl FnOnce(P) -> T,
 ) -> Option<Vec<u8>> {
-    let request: Envelope<'a, P> = serde_json::from_slice(bytes).ok()?;
+    let request: RequestIn<'a, P> = serde_json::from_slice(bytes).ok()?;
     if request.jsonrpc != "2.0" || request.method != method {
         return None;
     }
@@ -120,7 +95,7 @@ fn baseline_two_pass<'a, P: Deserialize<'a>, T: Serialize>(
     method: &str,
     call: impl FnOnce(P) -> T,
 ) -> Option<Vec<u8>> {
-    let request: Envelope<'a, &'a RawValue> = serde_json::from_slice(bytes).ok()?;
+    let request: RequestIn<'a, &'a RawValue> = serde_json::from_slice(bytes).ok()?;
     if request.jsonrpc != "2.0" || request.method != method {
         return None;
     }

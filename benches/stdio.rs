@@ -62,9 +62,14 @@ use gatehouse::process::{Builder, CallError, Stderr};
 use gatehouse::stdio::{BlockingClient, Client, ClientError};
 use gatehouse::{command, commands, Acl, Capability, ErrorCode, Router, RpcError};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::runtime::Runtime;
+
+#[path = "support/latency.rs"]
+mod latency;
+#[path = "support/wire.rs"]
+mod wire;
+use wire::{AddParams, EchoParams, ReplyOut, RequestIn};
 
 /// Adds.
 #[command]
@@ -163,20 +168,9 @@ impl Report {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct AddParams {
-    a: i64,
-    b: i64,
-}
-
 #[derive(Serialize)]
 struct EchoArgs<'a> {
     text: &'a str,
-}
-
-#[derive(Deserialize)]
-struct EchoParams {
-    text: String,
 }
 
 /// A request, as both baselines write it: the same bytes as the Gatehouse client's.
@@ -186,26 +180,6 @@ struct RequestOut<'a, P> {
     id: u64,
     method: &'a str,
     params: P,
-}
-
-/// A request as the baseline core and the baseline child read it: typed params in one pass.
-#[derive(Deserialize)]
-struct RequestIn<'a, P> {
-    #[serde(borrow)]
-    jsonrpc: &'a str,
-    #[serde(borrow)]
-    id: &'a RawValue,
-    #[serde(borrow)]
-    method: &'a str,
-    params: P,
-}
-
-/// A reply, as both baselines write it: the same bytes as the Gatehouse core's.
-#[derive(Serialize)]
-struct ReplyOut<'a, T> {
-    jsonrpc: &'static str,
-    result: T,
-    id: &'a RawValue,
 }
 
 /// A reply as both baselines read it: a typed result in one pass.
@@ -1065,10 +1039,7 @@ fn print_cpu(tally: &CpuTally) {
 fn latency(setup: &Setup) {
     let quick = quick();
     println!("\nRound-trip latency, one request at a time, timed in the child:");
-    println!(
-        "{:<10} {:<22} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
-        "case", "pair", "n", "min", "p10", "p50", "p90", "p99", "mean"
-    );
+    latency::header("pair", 22);
     for case in [Case::Add, Case::Echo] {
         let n = match (quick, case) {
             (true, _) => 100,
@@ -1082,33 +1053,15 @@ fn latency(setup: &Setup) {
             job.samples = true;
             let report = peer.run(setup, &job);
             peer.close(setup);
-            let mut samples = report.samples_ns;
-            assert_eq!(samples.len() as u64, n, "a sample per call");
-            samples.sort_unstable();
-            let mean = samples.iter().sum::<u64>() / n;
-            println!(
-                "{:<10} {:<22} {n:>7} {:>7.1} µs {:>7.1} µs {:>7.1} µs {:>7.1} µs {:>7.1} µs {:>7.1} µs",
-                case.name(),
-                pair.name,
-                micros(samples[0]),
-                micros(percentile(&samples, 10.0)),
-                micros(percentile(&samples, 50.0)),
-                micros(percentile(&samples, 90.0)),
-                micros(percentile(&samples, 99.0)),
-                micros(mean),
-            );
+            assert_eq!(report.samples_ns.len() as u64, n, "a sample per call");
+            let mut samples: Vec<Duration> = report
+                .samples_ns
+                .iter()
+                .map(|&ns| Duration::from_nanos(ns))
+                .collect();
+            latency::row(case.name(), pair.name, 22, &mut samples);
         }
     }
-}
-
-/// The nearest-rank percentile of sorted samples.
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn micros(ns: u64) -> f64 {
-    ns as f64 / 1e3
 }
 
 fn config() -> Criterion {

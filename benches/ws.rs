@@ -40,7 +40,6 @@ use gatehouse::ws::Server;
 use gatehouse::{command, commands, Acl, Capability, Router};
 use jsonrpsee::server::{ServerConfig, ServerHandle as RpseeHandle};
 use jsonrpsee::RpcModule;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
@@ -50,6 +49,12 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+#[path = "support/latency.rs"]
+mod latency;
+#[path = "support/wire.rs"]
+mod wire;
+use wire::{AddParams, EchoParams};
 
 /// Adds.
 #[command]
@@ -89,17 +94,6 @@ const CLIENT_READ_BUFFER: usize = 16 * 1024;
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 // ---- the two servers -----------------------------------------------------------------------
-
-#[derive(Deserialize)]
-struct AddParams {
-    a: i64,
-    b: i64,
-}
-
-#[derive(Deserialize)]
-struct EchoParams {
-    text: String,
-}
 
 fn jsonrpsee_module() -> RpcModule<()> {
     let mut module = RpcModule::new(());
@@ -555,10 +549,7 @@ fn print_cpu(tally: &CpuTally) {
 fn latency(setup: &Setup) {
     let quick = quick();
     println!("\nRound-trip latency, one connection, one request at a time:");
-    println!(
-        "{:<10} {:<10} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
-        "case", "server", "n", "min", "p10", "p50", "p90", "p99", "mean"
-    );
+    latency::header("server", 10);
     for case in &setup.cases {
         let n = match (quick, case.name) {
             (true, _) => 100,
@@ -588,31 +579,9 @@ fn latency(setup: &Setup) {
                     samples
                 }))
                 .expect("the latency run");
-            samples.sort_unstable();
-            let mean = samples.iter().sum::<Duration>() / n as u32;
-            println!(
-                "{:<10} {:<10} {n:>7} {:>7.1} µs {:>7.1} µs {:>7.1} µs {:>7.1} µs {:>7.1} µs {:>7.1} µs",
-                case.name,
-                target.name,
-                micros(samples[0]),
-                micros(percentile(&samples, 10.0)),
-                micros(percentile(&samples, 50.0)),
-                micros(percentile(&samples, 90.0)),
-                micros(percentile(&samples, 99.0)),
-                micros(mean),
-            );
+            latency::row(case.name, target.name, 10, &mut samples);
         }
     }
-}
-
-/// The nearest-rank percentile of sorted samples.
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn micros(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
 }
 
 fn config() -> Criterion {

@@ -55,6 +55,16 @@ impl<'a> Invocation<'a> {
         self.states.get::<T>()
     }
 
+    /// The names of every command the caller may call, in the ACL's order (for a page or a
+    /// plugin that wants to show what it can do).
+    pub fn allowed_commands(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let names = self.acl.commands();
+        self.caller
+            .grants()
+            .iter()
+            .filter_map(move |id| names.get(id.index()).map(|n| n.as_ref()))
+    }
+
     /// The request's `params`, as the JSON text it was sent as (an object or an array).
     pub fn params(&self) -> Option<&'a str> {
         self.params
@@ -145,6 +155,14 @@ impl<'a, T: Deserialize<'a>> FromInvoke<'a> for T {
 
     fn from_missing() -> Option<Self> {
         T::deserialize(Missing).ok()
+    }
+}
+
+/// A command may take the whole [`Invocation`] (its caller, the ACL's view of it, the raw
+/// params).
+impl<'a> FromInvoke<'a> for Invocation<'a> {
+    fn from_invoke(invocation: &Invocation<'a>) -> Result<Self, RpcError> {
+        Ok(*invocation)
     }
 }
 

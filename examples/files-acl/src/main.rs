@@ -64,7 +64,10 @@ fn router(notes_dir: &std::path::Path) -> Result<Router, gatehouse::BuildError> 
 
 /// A fresh notes folder with a `shared/` and a `private/` subfolder.
 fn notes_dir() -> std::io::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("files-acl-notes-{}", std::process::id()));
+    // One folder per call: the tests run in parallel in one process, and each removes its own.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("files-acl-notes-{}-{n}", std::process::id()));
     std::fs::create_dir_all(dir.join("shared"))?;
     std::fs::create_dir_all(dir.join("private"))?;
     std::fs::write(dir.join("shared/welcome.txt"), "hello")?;

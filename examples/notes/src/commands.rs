@@ -378,16 +378,8 @@ pub async fn search(
 
 /// Who the calling window is and what it may call, so the page can say so.
 #[command]
-pub fn whoami(caller: Caller) -> Whoami {
-    // The same static tables the router was built from.
-    let acl: gatehouse::Acl = gatehouse::acl!();
-    let commands = acl
-        .commands()
-        .iter()
-        .map(|c| c.as_ref())
-        .filter(|c| acl.command_id(c).is_some_and(|id| caller.allows(id)))
-        .map(str::to_owned)
-        .collect();
+pub fn whoami(caller: Caller, invocation: gatehouse::Invocation<'_>) -> Whoami {
+    let commands = invocation.allowed_commands().map(str::to_owned).collect();
     Whoami {
         label: caller.label().to_owned(),
         origin: match caller.origin() {

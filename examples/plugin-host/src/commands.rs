@@ -114,17 +114,13 @@ impl Store {
 
 /// Tells a plugin who it is (the label the core gave it) and what it may call.
 #[command]
-pub fn host_info(journal: State<'_, Journal>, caller: Caller) -> HostInfo {
+pub fn host_info(
+    journal: State<'_, Journal>,
+    caller: Caller,
+    invocation: gatehouse::Invocation<'_>,
+) -> HostInfo {
     journal.record(caller.label(), "host_info", "");
-    // The same static tables the router was built from.
-    let acl: gatehouse::Acl = gatehouse::acl!();
-    let commands = acl
-        .commands()
-        .iter()
-        .map(|c| c.as_ref())
-        .filter(|c| acl.command_id(c).is_some_and(|id| caller.allows(id)))
-        .map(str::to_owned)
-        .collect();
+    let commands = invocation.allowed_commands().map(str::to_owned).collect();
     HostInfo {
         host: env!("CARGO_PKG_NAME").to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
