@@ -17,6 +17,7 @@ use crate::event::{Emitter, EventHub};
 use crate::extract::{Invocation, StateMap};
 use crate::join::JoinAll;
 use crate::jsonrpc::{self, Message, Request};
+use crate::limits::Limits;
 use crate::lookup::Lookup;
 use crate::outbound::Outbound;
 use crate::pattern::{LabelGlob, RemotePattern};
@@ -43,6 +44,7 @@ struct Inner {
     explain_denials: bool,
     max_batch: usize,
     events: Arc<EventHub>,
+    limits: Limits,
 }
 
 struct CompiledRule {
@@ -62,7 +64,15 @@ impl Router {
             explain_denials: cfg!(debug_assertions),
             max_batch: 1024,
             allow_unserved: false,
+            limits: Limits::default(),
         }
+    }
+
+    /// The limits this router was built with: the router-wide ones
+    /// ([`max_blocking_threads`](Limits::max_blocking_threads)) and the defaults of every
+    /// transport that is not given its own.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
     }
 
     /// The ACL the router checks against.
@@ -495,6 +505,7 @@ pub struct RouterBuilder {
     explain_denials: bool,
     max_batch: usize,
     allow_unserved: bool,
+    limits: Limits,
 }
 
 impl RouterBuilder {
@@ -524,6 +535,14 @@ impl RouterBuilder {
     /// The largest batch answered (default 1024); a larger one gets a single `-32600` error.
     pub fn max_batch(mut self, max: usize) -> Self {
         self.max_batch = max;
+        self
+    }
+
+    /// Sets the limits: [`max_blocking_threads`](Limits::max_blocking_threads) applies to all
+    /// the router's callers together; the others are the defaults of every transport that is not
+    /// given limits of its own.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -629,6 +648,7 @@ impl RouterBuilder {
                 max_batch: self.max_batch,
                 events: Arc::default(),
                 acl: self.acl,
+                limits: self.limits,
             }),
         })
     }
