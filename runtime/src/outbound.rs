@@ -25,21 +25,49 @@ pub enum SendError {
 #[derive(Clone)]
 pub struct Outbound {
     tx: mpsc::Sender<Vec<u8>>,
-    /// Identity of the queue, shared by every clone (tells one connection from another).
-    key: Arc<()>,
+    /// What every clone shares; its address is the queue's identity (tells one connection from
+    /// another).
+    key: Arc<Shared>,
+}
+
+/// What the clones of one [`Outbound`] share.
+#[derive(Debug)]
+struct Shared {
+    max_listeners: usize,
 }
 
 impl Outbound {
     /// A queue holding at most `capacity` frames (at least 1).
     pub fn channel(capacity: usize) -> (Outbound, OutboundReceiver) {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
+        Self::bounded(&crate::limits::Limits::default().outbound_capacity(capacity))
+    }
+
+    /// A queue for one connection bounded by `limits` (`outbound_capacity`,
+    /// `max_outbound_bytes`), which also carries the connection's other per-connection limits
+    /// (`max_listeners`).
+    pub fn bounded(limits: &crate::limits::Limits) -> (Outbound, OutboundReceiver) {
+        let (tx, rx) = mpsc::channel(limits.outbound_capacity.max(1));
         (
             Outbound {
                 tx,
-                key: Arc::new(()),
+                key: Arc::new(Shared {
+                    max_listeners: limits.max_listeners,
+                }),
             },
             OutboundReceiver { rx },
         )
+    }
+
+    /// How many event listeners the connection may hold
+    /// ([`Limits::max_listeners`](crate::limits::Limits::max_listeners)).
+    pub fn max_listeners(&self) -> usize {
+        self.key.max_listeners
+    }
+
+    /// A number that tells this connection's queue from every other one alive (its identity,
+    /// shared by every clone), for keying per-connection bookkeeping.
+    pub(crate) fn key(&self) -> usize {
+        Arc::as_ptr(&self.key) as usize
     }
 
     /// Queues `frame` without waiting.
