@@ -66,6 +66,7 @@ impl Outbound {
 
     /// A number that tells this connection's queue from every other one alive (its identity,
     /// shared by every clone), for keying per-connection bookkeeping.
+    #[allow(dead_code, reason = "for the event hub's per-connection bookkeeping")]
     pub(crate) fn key(&self) -> usize {
         Arc::as_ptr(&self.key) as usize
     }
