@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use crate::error::RpcError;
 use crate::extract::Invocation;
-use crate::scan::Scanner;
+use crate::call::scan::Scanner;
 
 /// The outcome of a command: its result serialised as JSON, or an error.
 pub type Reply = Result<Vec<u8>, RpcError>;

@@ -31,8 +31,6 @@
 
 use std::time::Duration;
 
-use serde_json::value::RawValue;
-
 use crate::error::{ErrorCode, RpcError};
 
 /// `-32005`: a message is larger than [`Limits::max_message_bytes`].
@@ -192,8 +190,9 @@ pub struct DepthExceeded {
 /// Checks that `bytes` nests JSON arrays and objects at most `max` deep, without parsing it:
 /// one pass counting `[` and `{` outside strings (string escapes included).
 ///
-/// It does not validate the JSON; the parser does that afterwards. Run it before parsing, so a
-/// message of a hundred thousand `[` costs one linear scan instead of a deep recursion.
+/// It does not validate the JSON; the parser does that afterwards. Every transport runs it
+/// before parsing, so a message of a hundred thousand `[` costs one linear scan instead of a deep
+/// recursion.
 ///
 /// ```
 /// use gatehouse_runtime::limits::check_depth;
@@ -204,167 +203,13 @@ pub struct DepthExceeded {
 ///
 /// # Errors
 ///
-/// [`DepthExceeded`] as soon as the depth passes `max`.
+/// [`DepthExceeded`] when the depth passes `max`.
 pub fn check_depth(bytes: &[u8], max: usize) -> Result<(), DepthExceeded> {
-    let mut depth = 0usize;
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > max {
-                    return Err(DepthExceeded { limit: max });
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            b'"' => {
-                // Skip the string, a vectorised search at a time: an escape takes the next byte
-                // with it. Strings are most of a large message.
-                i += 1;
-                loop {
-                    let Some(k) = bytes
-                        .get(i..)
-                        .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
-                    else {
-                        return Ok(());
-                    };
-                    i += k;
-                    if bytes[i] == b'"' {
-                        break;
-                    }
-                    i += 2;
-                }
-            }
-            _ => {}
-        }
-        i += 1;
+    if crate::call::reader::outline(bytes, max).too_deep {
+        Err(DepthExceeded { limit: max })
+    } else {
+        Ok(())
     }
-    Ok(())
-}
-
-/// The id of a request, found without parsing the message, to answer it when it cannot run.
-#[cfg_attr(
-    not(feature = "ws"),
-    allow(dead_code, reason = "used by the transports")
-)]
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) enum RequestId<'a> {
-    /// The raw JSON of the top-level `id` member (a string, a number or `null`).
-    Id(&'a str),
-    /// A top-level object without an `id`: a notification, which gets no reply.
-    Notification,
-    /// A batch, or anything not plainly an object: answer with `id: null`.
-    Unknown,
-}
-
-#[cfg_attr(
-    not(feature = "ws"),
-    allow(dead_code, reason = "used by the transports")
-)]
-impl<'a> RequestId<'a> {
-    /// The id to answer under; `None` answers `null`.
-    pub(crate) fn reply_id(self) -> Option<&'a str> {
-        match self {
-            Self::Id(id) => Some(id),
-            Self::Notification | Self::Unknown => None,
-        }
-    }
-}
-
-/// Finds the top-level `id` member of a request object in one pass over its bytes, without
-/// parsing or recursing (the message may be too deep or too large to parse).
-#[cfg_attr(
-    not(feature = "ws"),
-    allow(dead_code, reason = "used by the transports")
-)]
-pub(crate) fn request_id(bytes: &[u8]) -> RequestId<'_> {
-    let start = skip_ws(bytes, 0);
-    if bytes.get(start) != Some(&b'{') {
-        return RequestId::Unknown;
-    }
-    let mut depth = 0usize;
-    let mut expect_key = false;
-    let mut i = start;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'{' | b'[' => {
-                depth += 1;
-                expect_key = depth == 1;
-            }
-            b'}' | b']' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return RequestId::Notification;
-                }
-            }
-            b',' if depth == 1 => expect_key = true,
-            b'"' => {
-                let Some(end) = string_end(bytes, i) else {
-                    return RequestId::Unknown;
-                };
-                if depth == 1 && expect_key {
-                    expect_key = false;
-                    let key = &bytes[i..=end];
-                    if key.contains(&b'\\') {
-                        // An escaped key might spell `id`; do not guess.
-                        return RequestId::Unknown;
-                    }
-                    if key == b"\"id\"" {
-                        return id_value(bytes, end + 1).map_or(RequestId::Unknown, RequestId::Id);
-                    }
-                }
-                i = end;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    RequestId::Unknown
-}
-
-/// The value after `"id"`, from just past the key: `: <scalar>`.
-fn id_value(bytes: &[u8], from: usize) -> Option<&str> {
-    let colon = skip_ws(bytes, from);
-    if bytes.get(colon) != Some(&b':') {
-        return None;
-    }
-    let start = skip_ws(bytes, colon + 1);
-    let end = match bytes.get(start)? {
-        b'"' => string_end(bytes, start)? + 1,
-        _ => {
-            let len = bytes[start..]
-                .iter()
-                .position(|&c| matches!(c, b',' | b'}' | b']') || c.is_ascii_whitespace())
-                .unwrap_or(bytes.len() - start);
-            start + len
-        }
-    };
-    let text = std::str::from_utf8(&bytes[start..end]).ok()?;
-    // Only a valid string, number or null is echoed back.
-    let raw: &RawValue = serde_json::from_str(text).ok()?;
-    let first = raw.get().as_bytes().first().copied()?;
-    (first == b'"' || first == b'-' || first.is_ascii_digit() || raw.get() == "null")
-        .then_some(text)
-}
-
-/// The index of the quote closing the string that opens at `start`.
-fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
-    let mut i = start + 1;
-    while let Some(&c) = bytes.get(i) {
-        match c {
-            b'"' => return Some(i),
-            b'\\' => i += 2,
-            _ => i += 1,
-        }
-    }
-    None
-}
-
-fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
-    while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
-        i += 1;
-    }
-    i
 }
 
 /// The error for a message larger than `limit` bytes.
@@ -428,78 +273,11 @@ pub(crate) fn error_reply(id: Option<&str>, error: &RpcError) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-    use serde_json::Value;
 
     #[test]
-    fn depth_counts_open_containers() {
-        assert!(check_depth(b"", 0).is_ok());
-        assert!(check_depth(b"1", 0).is_ok());
-        assert!(check_depth(b"[]", 0).is_err());
+    fn depth_is_checked() {
         assert!(check_depth(b"[]", 1).is_ok());
-        assert!(check_depth(b"[[],[],{}]", 2).is_ok());
-        assert!(check_depth(b"[[[]]]", 2).is_err());
-        assert_eq!(
-            check_depth(b"{\"a\":{\"b\":[]}}", 2),
-            Err(DepthExceeded { limit: 2 })
-        );
-    }
-
-    #[test]
-    fn brackets_in_strings_do_not_count() {
-        assert!(check_depth(br#"["[[[[{{{{"]"#, 1).is_ok());
-        assert!(check_depth(br#"["\"[[[[", "\\", "]"]"#, 1).is_ok());
-        assert!(check_depth(br#"["\\"]"#, 1).is_ok());
-        // After an escaped backslash the quote closes the string, so this `[` counts.
-        assert!(check_depth(br#"["\\",["#, 1).is_err());
-    }
-
-    #[test]
-    fn a_hundred_thousand_brackets_are_refused_quickly() {
-        let deep = vec![b'['; 100_000];
-        assert!(check_depth(&deep, 64).is_err());
-        let closed = [vec![b'['; 64], vec![b']'; 64]].concat();
-        assert!(check_depth(&closed, 64).is_ok());
-    }
-
-    #[test]
-    fn unbalanced_and_unterminated_input_does_not_panic() {
-        assert!(check_depth(b"]]]]}}}", 0).is_ok());
-        assert!(check_depth(b"\"unterminated \\", 0).is_ok());
-        assert!(check_depth(b"\"\\", 0).is_ok());
-    }
-
-    #[test]
-    fn ids_are_found_at_the_top_level_only() {
-        fn id(s: &str) -> RequestId<'_> {
-            request_id(s.as_bytes())
-        }
-        assert_eq!(
-            id(r#"{"jsonrpc":"2.0","id":7,"method":"x"}"#),
-            RequestId::Id("7")
-        );
-        assert_eq!(
-            id(r#" { "method" : "x" , "id" : "a\"b" } "#),
-            RequestId::Id(r#""a\"b""#)
-        );
-        assert_eq!(
-            id(r#"{"params":{"id":1},"id":-2.5e3}"#),
-            RequestId::Id("-2.5e3")
-        );
-        assert_eq!(
-            id(r#"{"params":[{"id":1}],"method":"x"}"#),
-            RequestId::Notification
-        );
-        assert_eq!(id(r#"{"m":"id","x":"id"}"#), RequestId::Notification);
-        assert_eq!(id(r#"{"id":null}"#), RequestId::Id("null"));
-        assert_eq!(id(r#"[{"id":1}]"#), RequestId::Unknown);
-        assert_eq!(id(r#"{"id":{"a":1}}"#), RequestId::Unknown);
-        assert_eq!(id(r#"{"id":tru}"#), RequestId::Unknown);
-        assert_eq!(id(r#"{"\u0069d":1}"#), RequestId::Unknown);
-        assert_eq!(id(r#"{"id""#), RequestId::Unknown);
-        assert_eq!(id("garbage"), RequestId::Unknown);
-        let deep = format!(r#"{{"id":3,"params":{}}}"#, "[".repeat(100_000));
-        assert_eq!(id(&deep), RequestId::Id("3"));
+        assert_eq!(check_depth(b"[[]]", 1), Err(DepthExceeded { limit: 1 }));
     }
 
     #[test]
@@ -509,64 +287,5 @@ mod tests {
             String::from_utf8(reply).expect("utf-8"),
             r#"{"jsonrpc":"2.0","error":{"code":-32006,"message":"nesting too deep","data":{"limit":64}},"id":4}"#
         );
-    }
-
-    fn depth_of(v: &Value) -> usize {
-        match v {
-            Value::Array(a) => 1 + a.iter().map(depth_of).max().unwrap_or(0),
-            Value::Object(o) => 1 + o.values().map(depth_of).max().unwrap_or(0),
-            _ => 0,
-        }
-    }
-
-    fn json() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            // Strings full of the characters the scanner must not miscount.
-            "[\\[\\]{}\"\\\\a-z]{0,8}".prop_map(Value::String),
-        ];
-        leaf.prop_recursive(12, 64, 4, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-                prop::collection::btree_map("[\\[\\]{}\"\\\\a-z]{0,4}", inner, 0..4)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
-    proptest! {
-        #[test]
-        fn depth_matches_the_parsed_value(v in json()) {
-            let text = serde_json::to_vec(&v).expect("serialise");
-            let depth = depth_of(&v);
-            prop_assert!(check_depth(&text, depth).is_ok());
-            if depth > 0 {
-                prop_assert_eq!(check_depth(&text, depth - 1), Err(DepthExceeded { limit: depth - 1 }));
-            }
-        }
-
-        #[test]
-        fn ids_match_the_parsed_request(v in json(), id in prop_oneof![
-            any::<i64>().prop_map(Value::from),
-            "[a-z\"\\\\{}]{0,6}".prop_map(Value::String),
-        ]) {
-            let request = serde_json::json!({ "params": v, "id": id, "method": "m" });
-            let text = serde_json::to_vec(&request).expect("serialise");
-            match request_id(&text) {
-                RequestId::Id(raw) => {
-                    let parsed: Value = serde_json::from_str(raw).expect("valid id");
-                    prop_assert_eq!(parsed, id);
-                }
-                other => prop_assert!(false, "no id found: {:?}", other),
-            }
-        }
-
-        #[test]
-        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256), max in 0usize..8) {
-            let _ = check_depth(&bytes, max);
-            let _ = request_id(&bytes);
-        }
     }
 }

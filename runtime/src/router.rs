@@ -21,7 +21,7 @@ use crate::limits::Limits;
 use crate::lookup::Lookup;
 use crate::outbound::Outbound;
 use crate::pattern::{LabelGlob, RemotePattern};
-use crate::scan::Scanner;
+use crate::call::scan::Scanner;
 use crate::unwind::{panicked, CatchUnwind};
 
 static NEXT_ROUTER_ID: AtomicU64 = AtomicU64::new(1);

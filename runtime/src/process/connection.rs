@@ -18,7 +18,8 @@ use super::stderr;
 use super::{CallError, Exit, ExitReason, Fault, Limits};
 use crate::caller::Caller;
 use crate::error::RpcError;
-use crate::limits::{self, RequestId};
+use crate::call::reader::{self, RequestId};
+use crate::limits;
 use crate::outbound::{Outbound, OutboundReceiver};
 use crate::router::Router;
 use crate::stdio::frame::{encode, AsyncFrameReader, FrameError};
@@ -281,7 +282,7 @@ impl Reader {
 
     /// Answers a request that will not run, under its id when it has one.
     async fn refuse(&self, frame: &[u8], error: &RpcError) {
-        let id = limits::request_id(frame);
+        let id = reader::outline(frame, usize::MAX).shape.id();
         if id == RequestId::Notification {
             tracing::debug!(child = &*self.label, %error, "gatehouse: a child's notification was dropped");
             return;

@@ -15,7 +15,8 @@ use tokio::task::JoinHandle;
 
 use super::server::{stopped, ConnectionGuard, Shared};
 use crate::caller::{Caller, CallerInfo};
-use crate::limits::{self, RequestId};
+use crate::call::reader::{self, RequestId};
+use crate::limits;
 use crate::outbound::{Outbound, OutboundReceiver, SendError};
 
 /// Close codes (RFC 6455, section 7.4.1).
@@ -184,7 +185,7 @@ impl Reader<'_> {
 
     /// Answers a request that will not run, under its id when it has one.
     async fn refuse(&self, bytes: &[u8], error: &crate::RpcError) -> Result<(), SendError> {
-        let id = limits::request_id(bytes);
+        let id = reader::outline(bytes, usize::MAX).shape.id();
         if id == RequestId::Notification {
             tracing::debug!(window = self.caller.label(), %error, "gatehouse: notification dropped");
             return Ok(());
