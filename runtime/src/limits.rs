@@ -85,7 +85,7 @@ pub struct Limits {
     pub max_response_bytes: usize,
     /// How many bytes (replies, channel messages, events) may wait to be written to one
     /// connection (default 16 MiB). Commands that stream faster than the peer reads wait for
-    /// room; a frame larger than this is refused.
+    /// room; a larger frame waits until the queue is empty.
     pub max_outbound_bytes: usize,
     /// How many frames may wait to be written to one connection (default 1024).
     pub outbound_capacity: usize,

@@ -1,10 +1,13 @@
-//! The way from the core to one connected caller: a bounded queue of frames that a transport
-//! drains into its socket or pipe. Channel messages and events go through it.
+//! The way from the core to one connected caller: a queue of frames that a transport drains into
+//! its socket or pipe, bounded in frames *and* in bytes. Replies, channel messages and events go
+//! through it.
 
 use std::fmt;
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
+
+use crate::limits::Limits;
 
 /// Why a frame could not be queued for a caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -19,9 +22,14 @@ pub enum SendError {
 
 /// The sending side of one caller's outbound queue.
 ///
-/// Cheap to clone. A transport makes one per connection with [`Outbound::channel`] and gives it
-/// to [`Router::connect`](crate::Router::connect); the runtime then pushes channel messages and
-/// events into it, and the transport writes what comes out of the [`OutboundReceiver`].
+/// Cheap to clone. A transport makes one per connection with [`Outbound::bounded`] and gives it
+/// to [`Router::connect`](crate::Router::connect); the runtime then pushes replies, channel
+/// messages and events into it, and the transport writes what comes out of the
+/// [`OutboundReceiver`].
+///
+/// The queue holds at most [`Limits::outbound_capacity`] frames and
+/// [`Limits::max_outbound_bytes`] bytes; a frame larger than the byte bound is let through when
+/// the queue is empty, so one large reply is never refused, only made to wait.
 #[derive(Clone)]
 pub struct Outbound {
     tx: mpsc::Sender<Vec<u8>>,
@@ -30,32 +38,100 @@ pub struct Outbound {
     key: Arc<Shared>,
 }
 
-/// What the clones of one [`Outbound`] share.
+/// What the clones of one [`Outbound`] and its receiver share.
 #[derive(Debug)]
 struct Shared {
+    /// One permit a byte of room; closed with the queue, so waiting senders learn of it.
+    room: Semaphore,
+    /// The byte bound (what `room` starts with).
+    max_bytes: u32,
     max_listeners: usize,
 }
 
+impl Shared {
+    /// The room a frame of `len` bytes takes: its length, at most the whole bound.
+    fn cost(&self, len: usize) -> u32 {
+        u32::try_from(len).map_or(self.max_bytes, |len| len.min(self.max_bytes))
+    }
+}
+
 impl Outbound {
-    /// A queue holding at most `capacity` frames (at least 1).
+    /// A queue holding at most `capacity` frames (at least 1), with the default byte bound.
     pub fn channel(capacity: usize) -> (Outbound, OutboundReceiver) {
-        Self::bounded(&crate::limits::Limits::default().outbound_capacity(capacity))
+        Self::bounded(&Limits::default().outbound_capacity(capacity))
     }
 
     /// A queue for one connection bounded by `limits` (`outbound_capacity`,
     /// `max_outbound_bytes`), which also carries the connection's other per-connection limits
     /// (`max_listeners`).
-    pub fn bounded(limits: &crate::limits::Limits) -> (Outbound, OutboundReceiver) {
+    pub fn bounded(limits: &Limits) -> (Outbound, OutboundReceiver) {
         let (tx, rx) = mpsc::channel(limits.outbound_capacity.max(1));
+        // Semaphores count in `usize` but take at most `u32` permits at a time.
+        let max_bytes = u32::try_from(limits.max_outbound_bytes.clamp(1, Semaphore::MAX_PERMITS))
+            .unwrap_or(u32::MAX);
+        let shared = Arc::new(Shared {
+            room: Semaphore::new(max_bytes as usize),
+            max_bytes,
+            max_listeners: limits.max_listeners,
+        });
         (
             Outbound {
                 tx,
-                key: Arc::new(Shared {
-                    max_listeners: limits.max_listeners,
-                }),
+                key: Arc::clone(&shared),
             },
-            OutboundReceiver { rx },
+            OutboundReceiver { rx, shared },
         )
+    }
+
+    /// Queues `frame` without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Full`] when the queue has no room for it, [`SendError::Closed`] when the
+    /// caller is gone.
+    pub fn send(&self, frame: Vec<u8>) -> Result<(), SendError> {
+        let cost = self.key.cost(frame.len());
+        match self.key.room.try_acquire_many(cost) {
+            Ok(permit) => permit.forget(),
+            Err(tokio::sync::TryAcquireError::NoPermits) => return Err(SendError::Full),
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(SendError::Closed),
+        }
+        self.tx.try_send(frame).map_err(|e| {
+            self.key.room.add_permits(cost as usize);
+            match e {
+                mpsc::error::TrySendError::Full(_) => SendError::Full,
+                mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+            }
+        })
+    }
+
+    /// Queues `frame`, waiting for room.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Closed`] when the caller is gone.
+    pub async fn send_async(&self, frame: Vec<u8>) -> Result<(), SendError> {
+        let cost = self.key.cost(frame.len());
+        self.key
+            .room
+            .acquire_many(cost)
+            .await
+            .map_err(|_| SendError::Closed)?
+            .forget();
+        self.tx.send(frame).await.map_err(|_| {
+            self.key.room.add_permits(cost as usize);
+            SendError::Closed
+        })
+    }
+
+    /// Whether the caller is gone.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    /// Whether `self` and `other` feed the same queue.
+    pub fn same_queue(&self, other: &Outbound) -> bool {
+        Arc::ptr_eq(&self.key, &other.key)
     }
 
     /// How many event listeners the connection may hold
@@ -69,37 +145,6 @@ impl Outbound {
     #[allow(dead_code, reason = "for the event hub's per-connection bookkeeping")]
     pub(crate) fn key(&self) -> usize {
         Arc::as_ptr(&self.key) as usize
-    }
-
-    /// Queues `frame` without waiting.
-    ///
-    /// # Errors
-    ///
-    /// [`SendError::Full`] when the queue is full, [`SendError::Closed`] when the caller is gone.
-    pub fn send(&self, frame: Vec<u8>) -> Result<(), SendError> {
-        self.tx.try_send(frame).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SendError::Full,
-            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
-        })
-    }
-
-    /// Queues `frame`, waiting for room.
-    ///
-    /// # Errors
-    ///
-    /// [`SendError::Closed`] when the caller is gone.
-    pub async fn send_async(&self, frame: Vec<u8>) -> Result<(), SendError> {
-        self.tx.send(frame).await.map_err(|_| SendError::Closed)
-    }
-
-    /// Whether the caller is gone.
-    pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
-    }
-
-    /// Whether `self` and `other` feed the same queue.
-    pub fn same_queue(&self, other: &Outbound) -> bool {
-        Arc::ptr_eq(&self.key, &other.key)
     }
 }
 
@@ -115,23 +160,42 @@ impl fmt::Debug for Outbound {
 #[derive(Debug)]
 pub struct OutboundReceiver {
     rx: mpsc::Receiver<Vec<u8>>,
+    shared: Arc<Shared>,
 }
 
 impl OutboundReceiver {
     /// The next frame; `None` once the queue is closed and empty, or every [`Outbound`] is gone.
     pub async fn recv(&mut self) -> Option<Vec<u8>> {
-        self.rx.recv().await
+        let frame = self.rx.recv().await?;
+        self.release(&frame);
+        Some(frame)
     }
 
     /// The next frame if one is queued.
     pub fn try_recv(&mut self) -> Option<Vec<u8>> {
-        self.rx.try_recv().ok()
+        let frame = self.rx.try_recv().ok()?;
+        self.release(&frame);
+        Some(frame)
     }
 
-    /// Marks the caller as gone: senders get [`SendError::Closed`] from now on. Frames already
-    /// queued can still be received.
+    /// Marks the caller as gone: senders get [`SendError::Closed`] from now on, including those
+    /// waiting for room. Frames already queued can still be received.
     pub fn close(&mut self) {
         self.rx.close();
+        self.shared.room.close();
+    }
+
+    fn release(&self, frame: &[u8]) {
+        self.shared
+            .room
+            .add_permits(self.shared.cost(frame.len()) as usize);
+    }
+}
+
+impl Drop for OutboundReceiver {
+    fn drop(&mut self) {
+        // Senders waiting for room would otherwise wait forever.
+        self.shared.room.close();
     }
 }
 
@@ -156,5 +220,45 @@ mod tests {
         let (b, _rx2) = Outbound::channel(4);
         assert!(a.same_queue(&a.clone()));
         assert!(!a.same_queue(&b));
+        assert_ne!(a.key(), b.key());
+    }
+
+    #[test]
+    fn bytes_are_bounded_and_released_as_frames_are_taken() {
+        let limits = Limits::default().max_outbound_bytes(10);
+        let (out, mut rx) = Outbound::bounded(&limits);
+        assert_eq!(out.send(vec![0; 6]), Ok(()));
+        assert_eq!(out.send(vec![0; 5]), Err(SendError::Full));
+        assert_eq!(out.send(vec![0; 4]), Ok(()));
+        assert_eq!(out.send(vec![0; 1]), Err(SendError::Full));
+        assert_eq!(rx.try_recv().map(|f| f.len()), Some(6));
+        assert_eq!(out.send(vec![0; 5]), Ok(()));
+    }
+
+    #[test]
+    fn a_frame_over_the_bound_waits_for_an_empty_queue() {
+        let limits = Limits::default().max_outbound_bytes(10);
+        let (out, mut rx) = Outbound::bounded(&limits);
+        assert_eq!(out.send(vec![0; 1]), Ok(()));
+        assert_eq!(out.send(vec![0; 100]), Err(SendError::Full));
+        assert_eq!(rx.try_recv().map(|f| f.len()), Some(1));
+        assert_eq!(out.send(vec![0; 100]), Ok(()));
+        assert_eq!(out.send(vec![0; 1]), Err(SendError::Full));
+        assert_eq!(rx.try_recv().map(|f| f.len()), Some(100));
+        assert_eq!(out.send(vec![0; 1]), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn waiting_senders_learn_that_the_caller_is_gone() {
+        let limits = Limits::default().max_outbound_bytes(4);
+        let (out, rx) = Outbound::bounded(&limits);
+        assert_eq!(out.send(vec![0; 4]), Ok(()));
+        let waiting = tokio::spawn({
+            let out = out.clone();
+            async move { out.send_async(vec![0; 4]).await }
+        });
+        tokio::task::yield_now().await;
+        drop(rx);
+        assert_eq!(waiting.await.ok(), Some(Err(SendError::Closed)));
     }
 }
