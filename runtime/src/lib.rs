@@ -31,12 +31,15 @@ mod call;
 mod bitset;
 mod caller;
 mod channel;
+#[cfg(any(feature = "ws", feature = "stdio"))]
+mod engine;
 mod command;
 mod error;
 mod event;
 mod extract;
 mod join;
 mod jsonrpc;
+mod log;
 mod lookup;
 mod outbound;
 mod path_scope;
