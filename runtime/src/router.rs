@@ -17,10 +17,12 @@ use crate::event::{Emitter, EventHub};
 use crate::extract::{Invocation, StateMap};
 use crate::join::JoinAll;
 use crate::jsonrpc::{self, Message, Request};
-use crate::limits::Limits;
+use crate::limits::{self, Limits};
 use crate::lookup::Lookup;
 use crate::outbound::Outbound;
 use crate::pattern::{LabelGlob, RemotePattern};
+use crate::call::budget::{Budget, ConnectionWork};
+use crate::call::reader::{self, RequestId};
 use crate::call::scan::Scanner;
 use crate::unwind::{panicked, CatchUnwind};
 
@@ -45,6 +47,8 @@ struct Inner {
     max_batch: usize,
     events: Arc<EventHub>,
     limits: Limits,
+    /// Turns at the blocking pool for all callers together ([`Limits::max_blocking_threads`]).
+    blocking_threads: Arc<tokio::sync::Semaphore>,
 }
 
 struct CompiledRule {
@@ -200,11 +204,28 @@ impl Router {
     /// batches made only of notifications). Never panics on the message's content; a command
     /// that panics gets an internal-error reply and the router keeps serving.
     pub async fn handle(&self, caller: &Caller, message: &[u8]) -> Option<Vec<u8>> {
+        self.serve(caller, message, Budget::in_process(&self.inner.limits))
+            .await
+    }
+
+    /// Answers one message within `budget`: the engine's entry into the router. Requests past
+    /// the budget's admitted count are answered `-32007` without running; replies over the
+    /// response limit become `-32008`.
+    pub(crate) async fn serve(
+        &self,
+        caller: &Caller,
+        message: &[u8],
+        budget: Budget<'_>,
+    ) -> Option<Vec<u8>> {
         let mut out = Vec::new();
         match jsonrpc::read_message(message) {
             Err(error) => jsonrpc::write_error(&mut out, None, &error),
             Ok(Message::Single(bytes)) => {
-                if !self.answer(caller, bytes, &mut out).await {
+                if budget.admitted == 0 {
+                    if !refuse_in_flight(bytes, &budget, &mut out) {
+                        return None;
+                    }
+                } else if !self.answer(caller, bytes, &mut out, &budget).await {
                     return None;
                 }
             }
@@ -220,12 +241,17 @@ impl Router {
                     ));
                     jsonrpc::write_error(&mut out, None, &e);
                 } else {
-                    let entries = batch.iter().map(|raw| {
+                    let budget = &budget;
+                    let entries = batch.iter().enumerate().map(|(index, raw)| {
                         Box::pin(async move {
                             let mut reply = Vec::new();
-                            self.answer(caller, raw.get().as_bytes(), &mut reply)
-                                .await
-                                .then_some(reply)
+                            let bytes = raw.get().as_bytes();
+                            let some = if index < budget.admitted {
+                                self.answer(caller, bytes, &mut reply, budget).await
+                            } else {
+                                refuse_in_flight(bytes, budget, &mut reply)
+                            };
+                            some.then_some(reply)
                         })
                             as Pin<Box<dyn Future<Output = Option<Vec<u8>>> + Send + '_>>
                     });
@@ -234,9 +260,7 @@ impl Router {
                     if replies.is_empty() {
                         return None;
                     }
-                    out.push(b'[');
-                    out.extend_from_slice(&replies.join(&b","[..]));
-                    out.push(b']');
+                    write_batch(&mut out, replies, budget.max_response);
                 }
             }
         }
@@ -244,10 +268,16 @@ impl Router {
     }
 
     /// Answers one request object into `out`; false when there is nothing to send.
-    async fn answer(&self, caller: &Caller, bytes: &[u8], out: &mut Vec<u8>) -> bool {
+    async fn answer(
+        &self,
+        caller: &Caller,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+        budget: &Budget<'_>,
+    ) -> bool {
         if let Some((handled, id, name, params)) = self.single_pass(caller, bytes) {
-            let reply = self.complete(caller, handled, name, params).await;
-            return write_reply(out, id, reply);
+            let reply = self.complete(caller, handled, name, params, budget).await;
+            return write_reply(out, id, reply, budget.max_response);
         }
         match jsonrpc::read_request(bytes) {
             Err(invalid) => {
@@ -255,8 +285,13 @@ impl Router {
                 true
             }
             Ok(request) => {
-                let reply = self.call(caller, &request).await;
-                write_reply(out, request.id.map(RawValue::get), reply)
+                let reply = self.call(caller, &request, budget).await;
+                write_reply(
+                    out,
+                    request.id.map(RawValue::get),
+                    reply,
+                    budget.max_response,
+                )
             }
         }
     }
@@ -280,7 +315,7 @@ impl Router {
         }
         let entry = inner.entries[id.index()]?;
         let scan = entry.scan()?;
-        let invocation = self.invocation(caller, &entry, id, None);
+        let invocation = self.invocation(caller, id, entry.name(), None);
         // `scan` reads the whole request before it runs the command, so once it has returned
         // `Some` (or panicked in the command) the request is complete and must not be retried.
         let handled = match catch_unwind(AssertUnwindSafe(|| scan(invocation, &mut scanner))) {
@@ -294,8 +329,8 @@ impl Router {
     fn invocation<'a>(
         &'a self,
         caller: &'a Caller,
-        entry: &CommandEntry,
         id: CommandId,
+        command: &'static str,
         params: Option<&'a str>,
     ) -> Invocation<'a> {
         Invocation {
@@ -303,14 +338,14 @@ impl Router {
             states: &self.inner.states,
             caller,
             events: &self.inner.events,
-            command: entry.name(),
+            command,
             id,
             params,
         }
     }
 
     /// Look up → check → extract → call → reply. Every refusal is decided here.
-    async fn call(&self, caller: &Caller, request: &Request<'_>) -> Reply {
+    async fn call(&self, caller: &Caller, request: &Request<'_>, budget: &Budget<'_>) -> Reply {
         let inner = &*self.inner;
         let method = request.method.as_ref();
         let Some(id) = inner.lookup.get(method) else {
@@ -332,13 +367,14 @@ impl Router {
             return Err(unknown_command(method));
         };
         let params = request.params.map(RawValue::get);
-        let invocation = self.invocation(caller, &entry, id, params);
+        let invocation = self.invocation(caller, id, entry.name(), params);
         let invoke = entry.invoke();
         let handled = match catch_unwind(AssertUnwindSafe(|| invoke(invocation))) {
             Ok(handled) => handled,
             Err(payload) => return Err(panicked(entry.name(), payload.as_ref())),
         };
-        self.complete(caller, handled, entry.name(), params).await
+        self.complete(caller, handled, entry.name(), params, budget)
+            .await
     }
 
     /// Finishes what a command's wrapper started: awaits its future or runs its blocking body,
@@ -349,49 +385,72 @@ impl Router {
         handled: Handled<'_>,
         name: &'static str,
         params: Option<&str>,
+        budget: &Budget<'_>,
     ) -> Reply {
         match handled {
             Handled::Ready(reply) => reply,
             Handled::Pending(future) => CatchUnwind::new(future, name).await,
-            Handled::Blocking(body) => self.run_blocking(caller, name, params, body).await,
+            Handled::Blocking(body) => {
+                self.run_blocking(caller, name, params, body, budget.connection)
+                    .await
+            }
         }
     }
 
+    /// Runs a blocking command on tokio's blocking pool once its connection has a turn
+    /// ([`Limits::max_blocking`]) and the router a thread ([`Limits::max_blocking_threads`]),
+    /// both held until the body returns; a body whose connection has closed by the time its turn
+    /// comes is skipped.
     async fn run_blocking(
         &self,
         caller: &Caller,
         name: &'static str,
         params: Option<&str>,
         body: crate::command::BlockingFn,
+        connection: Option<&Arc<ConnectionWork>>,
     ) -> Reply {
         let Some(id) = self.inner.lookup.get(name) else {
             return Err(unknown_command(name));
         };
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            // Without a tokio runtime there is no blocking pool: run it here.
+            let invocation = self.invocation(caller, id, name, params);
+            return catch_unwind(AssertUnwindSafe(|| body(invocation)))
+                .unwrap_or_else(|payload| Err(panicked(name, payload.as_ref())));
+        };
+        let turn = match connection {
+            Some(work) => match Arc::clone(work.blocking()).acquire_owned().await {
+                Ok(turn) => Some(turn),
+                Err(_) => return Err(connection_closed(name)),
+            },
+            None => None,
+        };
+        let Ok(thread) = Arc::clone(&self.inner.blocking_threads)
+            .acquire_owned()
+            .await
+        else {
+            return Err(RpcError::internal(format!(
+                "command `{name}` did not run: the blocking pool is closed"
+            )));
+        };
         let router = self.clone();
         let caller = caller.clone();
         let params: Option<String> = params.map(ToOwned::to_owned);
+        let connection = connection.cloned();
         let job = move || {
-            let invocation = Invocation {
-                acl: &router.inner.acl,
-                states: &router.inner.states,
-                caller: &caller,
-                events: &router.inner.events,
-                command: name,
-                id,
-                params: params.as_deref(),
-            };
+            let _held = (turn, thread);
+            if connection.as_ref().is_some_and(|work| work.is_closed()) {
+                return Err(connection_closed(name));
+            }
+            let invocation = router.invocation(&caller, id, name, params.as_deref());
             catch_unwind(AssertUnwindSafe(|| body(invocation)))
                 .unwrap_or_else(|payload| Err(panicked(name, payload.as_ref())))
         };
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => match handle.spawn_blocking(job).await {
-                Ok(reply) => reply,
-                Err(e) => Err(RpcError::internal(format!(
-                    "command `{name}` did not finish: {e}"
-                ))),
-            },
-            // Without a tokio runtime there is no blocking pool: run it here.
-            Err(_) => job(),
+        match handle.spawn_blocking(job).await {
+            Ok(reply) => reply,
+            Err(e) => Err(RpcError::internal(format!(
+                "command `{name}` did not finish: {e}"
+            ))),
         }
     }
 
@@ -466,16 +525,66 @@ impl Router {
     }
 }
 
-/// Appends the reply to a request with `id`; false for a notification (nothing to send).
-fn write_reply(out: &mut Vec<u8>, id: Option<&str>, reply: Reply) -> bool {
+/// Appends the reply to a request with `id`; false for a notification (nothing to send). A
+/// result larger than `max_response` bytes is replaced by `-32008`.
+fn write_reply(out: &mut Vec<u8>, id: Option<&str>, reply: Reply, max_response: usize) -> bool {
     let Some(id) = id else {
         return false;
     };
     match reply {
+        Ok(result) if result.len() > max_response => {
+            tracing::debug!(
+                bytes = result.len(),
+                limit = max_response,
+                "gatehouse: a reply over the response limit was replaced by an error"
+            );
+            jsonrpc::write_error(out, Some(id), &limits::response_too_large(max_response));
+        }
         Ok(result) => jsonrpc::write_result(out, Some(id), &result),
         Err(error) => jsonrpc::write_error(out, Some(id), &error),
     }
     true
+}
+
+/// Answers a request that the budget does not admit with `-32007`, in place; false for a
+/// notification (nothing to send).
+fn refuse_in_flight(request: &[u8], budget: &Budget<'_>, out: &mut Vec<u8>) -> bool {
+    let id = reader::outline(request, usize::MAX).shape.id();
+    if id == RequestId::Notification {
+        return false;
+    }
+    jsonrpc::write_error(
+        out,
+        id.reply_id(),
+        &limits::too_many_in_flight(budget.max_in_flight),
+    );
+    true
+}
+
+/// Writes a batch's replies as one array; entries that would take it past `max_response` bytes
+/// are replaced by `-32008` under their own ids.
+fn write_batch(out: &mut Vec<u8>, replies: Vec<Vec<u8>>, max_response: usize) {
+    let total: usize = replies.iter().map(|r| r.len() + 1).sum();
+    out.reserve(total.min(max_response) + 1);
+    out.push(b'[');
+    for (index, reply) in replies.into_iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        if out.len() + reply.len() + 1 > max_response {
+            let id = reader::outline(&reply, usize::MAX).shape.id();
+            jsonrpc::write_error(out, id.reply_id(), &limits::response_too_large(max_response));
+        } else {
+            out.extend_from_slice(&reply);
+        }
+    }
+    out.push(b']');
+}
+
+fn connection_closed(name: &str) -> RpcError {
+    RpcError::internal(format!(
+        "command `{name}` did not run: its connection has closed"
+    ))
 }
 
 fn unknown_command(method: &str) -> RpcError {
@@ -648,6 +757,11 @@ impl RouterBuilder {
                 max_batch: self.max_batch,
                 events: Arc::default(),
                 acl: self.acl,
+                blocking_threads: Arc::new(tokio::sync::Semaphore::new(
+                    self.limits
+                        .max_blocking_threads
+                        .clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
+                )),
                 limits: self.limits,
             }),
         })

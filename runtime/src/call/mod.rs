@@ -3,3 +3,4 @@
 
 pub(crate) mod reader;
 pub(crate) mod scan;
+pub(crate) mod budget;

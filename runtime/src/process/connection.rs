@@ -2,28 +2,25 @@
 //! answer is ready at once, else on a task of its own), a writer that drains its outbound queue
 //! into its stdin, and a supervisor that sees it exit.
 
-use std::future::Future;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 use serde_json::value::RawValue;
 use tokio::io::AsyncWriteExt;
 use tokio::process::{ChildStdin, ChildStdout};
-use tokio::sync::{mpsc, oneshot, watch, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::child::Child;
 use super::stderr;
 use super::{CallError, Exit, ExitReason, Fault, Limits};
-use crate::caller::Caller;
 use crate::error::RpcError;
-use crate::call::reader::{self, RequestId};
+use crate::call::reader;
+use crate::engine::{Connection, Inbound};
 use crate::limits;
-use crate::outbound::{Outbound, OutboundReceiver};
-use crate::router::Router;
+use crate::outbound::OutboundReceiver;
 use crate::stdio::frame::{encode, AsyncFrameReader, FrameError};
-use crate::stdio::message::{has_method, Envelope};
+use crate::stdio::message::Envelope;
 use crate::stdio::pending::Pending;
 use crate::stdio::Framing;
 
@@ -56,9 +53,7 @@ pub(super) enum Control {
 
 /// Everything a new connection starts from.
 pub(super) struct Parts {
-    pub(super) router: Router,
-    pub(super) caller: Caller,
-    pub(super) outbound: Outbound,
+    pub(super) engine: Connection,
     pub(super) rx: OutboundReceiver,
     pub(super) process: tokio::process::Child,
     pub(super) stdin: ChildStdin,
@@ -75,9 +70,7 @@ pub(super) struct Parts {
 /// Starts the child's tasks and returns its handle.
 pub(super) fn start(parts: Parts) -> Child {
     let Parts {
-        router,
-        caller,
-        outbound,
+        engine,
         rx,
         process,
         stdin,
@@ -91,6 +84,8 @@ pub(super) fn start(parts: Parts) -> Child {
         program,
     } = parts;
     let pid = process.id().unwrap_or(0);
+    let caller = engine.caller().clone();
+    let outbound = engine.outbound().clone();
     let label: Arc<str> = caller.label().into();
     let (control, control_rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
@@ -100,15 +95,10 @@ pub(super) fn start(parts: Parts) -> Child {
     tracing::debug!(child = &*label, pid, program, "gatehouse: child started");
 
     let reader = Reader {
-        router,
-        caller: caller.clone(),
-        outbound: outbound.clone(),
-        limits: limits.clone(),
+        engine,
+        max_depth: limits.max_depth,
         shared: Arc::clone(&shared),
         label: Arc::clone(&label),
-        in_flight: Arc::new(Semaphore::new(
-            limits.max_in_flight.min(Semaphore::MAX_PERMITS),
-        )),
     };
     let reader = tokio::spawn(reader.run(AsyncFrameReader::new(
         stdout,
@@ -155,13 +145,10 @@ pub(super) fn start(parts: Parts) -> Child {
 }
 
 struct Reader {
-    router: Router,
-    caller: Caller,
-    outbound: Outbound,
-    limits: Limits,
+    engine: Connection,
+    max_depth: usize,
     shared: Arc<Shared>,
     label: Arc<str>,
-    in_flight: Arc<Semaphore>,
 }
 
 impl Reader {
@@ -209,48 +196,45 @@ impl Reader {
             .send(Control::Kill(ExitReason::Fault(fault)));
     }
 
-    /// One message: a reply to one of the core's calls, or a request for the router.
+    /// One message: a reply to one of the core's calls, or requests for the router.
     async fn message(&self, frame: Vec<u8>) {
-        let limits = &self.limits;
-        if limits::check_depth(&frame, limits.max_depth).is_err() {
-            return self
-                .refuse(&frame, &limits::nesting_too_deep(limits.max_depth))
-                .await;
-        }
-        if has_method(&frame) != Some(true) && is_object(&frame) {
-            if let Ok(envelope) = serde_json::from_slice::<Envelope>(&frame) {
-                if envelope.is_reply() {
-                    return self.reply(envelope);
+        match self.engine.frame(frame).await {
+            Ok(Inbound::Served) | Err(_) => {}
+            Ok(Inbound::Response {
+                frame,
+                too_deep: true,
+            }) => self.too_deep_reply(&frame),
+            Ok(Inbound::Response {
+                frame,
+                too_deep: false,
+            }) => match serde_json::from_slice::<Envelope>(&frame) {
+                Ok(envelope) if envelope.is_reply() => self.reply(envelope),
+                // Not a reply after all (an invalid request, garbage): the router answers it.
+                _ => {
+                    let _ = self.engine.request(frame).await;
                 }
-            }
+            },
         }
-        // Everything else is the router's to answer: requests, notifications, batches, and
-        // garbage (a parse error or an invalid request).
-        let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
-            return self
-                .refuse(&frame, &limits::too_many_in_flight(limits.max_in_flight))
-                .await;
-        };
-        let router = self.router.clone();
-        let caller = self.caller.clone();
-        let outbound = self.outbound.clone();
-        let mut answer = Box::pin(async move {
-            if let Some(reply) = router.handle(&caller, &frame).await {
-                // A closed queue means the child is gone: the reply has nowhere to go.
-                let _ = outbound.send_async(reply).await;
+    }
+
+    /// A reply too deep to read: a response is never answered, so the call it answers fails
+    /// at once instead of waiting for its timeout.
+    fn too_deep_reply(&self, frame: &[u8]) {
+        let error = limits::nesting_too_deep(self.max_depth);
+        let id = reader::outline(frame, usize::MAX).shape.id();
+        let waiter = id
+            .reply_id()
+            .and_then(|id| id.parse::<u64>().ok())
+            .and_then(|id| self.shared.pending.take(id));
+        match waiter {
+            Some(waiter) => {
+                let _ = waiter.send(Err(CallError::Limit(error)));
             }
-            drop(permit);
-        });
-        // Most requests (sync commands, refusals, argument errors) are answered in one poll:
-        // answering them here saves a task (and the wake-up of another worker to run it) and
-        // lets the writer send the replies to a burst of requests in one write. Only a request
-        // that has to wait (an `async` or blocking command, a full queue) gets a task of its
-        // own, so it never holds up what the child writes after it — replies to the core's
-        // calls included — as on the ws transport.
-        let done =
-            std::future::poll_fn(|cx| Poll::Ready(answer.as_mut().poll(cx).is_ready())).await;
-        if !done {
-            tokio::spawn(answer);
+            None => crate::log::warn_limited!(
+                child = &*self.label,
+                limit = self.max_depth,
+                "gatehouse: a child's reply nested too deep was dropped; no call waits for it"
+            ),
         }
     }
 
@@ -259,7 +243,7 @@ impl Reader {
         let label = &*self.label;
         let Some(id) = envelope.reply_id() else {
             let error = envelope.into_outcome().err().flatten();
-            tracing::warn!(
+            crate::log::warn_limited!(
                 child = label,
                 error = error.as_ref().map(RpcError::message),
                 "gatehouse: a child could not read a message from the core"
@@ -279,23 +263,6 @@ impl Reader {
             .map_err(|error| error.map_or(CallError::InvalidReply, CallError::Rpc));
         let _ = waiter.send(outcome);
     }
-
-    /// Answers a request that will not run, under its id when it has one.
-    async fn refuse(&self, frame: &[u8], error: &RpcError) {
-        let id = reader::outline(frame, usize::MAX).shape.id();
-        if id == RequestId::Notification {
-            tracing::debug!(child = &*self.label, %error, "gatehouse: a child's notification was dropped");
-            return;
-        }
-        let _ = self
-            .outbound
-            .send_async(limits::error_reply(id.reply_id(), error))
-            .await;
-    }
-}
-
-fn is_object(bytes: &[u8]) -> bool {
-    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 struct Writer {

@@ -103,7 +103,7 @@ pub use stderr::StderrLines;
 
 use crate::caller::CallerInfo;
 use crate::error::RpcError;
-use crate::outbound::Outbound;
+use crate::engine::Connection;
 use crate::router::Router;
 use crate::stdio::Framing;
 
@@ -245,12 +245,9 @@ impl Builder {
             )));
         };
         let stderr = process.stderr.take();
-        let (outbound, rx) = Outbound::channel(self.limits.outbound_capacity);
-        let caller = router.connect(CallerInfo::local(self.label), outbound.clone());
+        let (engine, rx) = Connection::open(router, CallerInfo::local(self.label), &self.limits, true);
         Ok(connection::start(connection::Parts {
-            router: router.clone(),
-            caller,
-            outbound,
+            engine,
             rx,
             process,
             stdin,
@@ -306,6 +303,9 @@ pub enum CallError {
     /// The child's reply has neither a `result` nor an `error`, or both.
     #[error("the child's reply is malformed")]
     InvalidReply,
+    /// The child's reply broke a limit ([`Limits::max_depth`]) and was not read.
+    #[error("the child's reply was refused: {0}")]
+    Limit(RpcError),
     /// The parameters could not be serialised.
     #[error("the parameters cannot be serialised: {0}")]
     Params(#[source] serde_json::Error),

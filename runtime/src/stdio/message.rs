@@ -1,5 +1,5 @@
-//! The JSON-RPC pieces both ends of a pipe share: telling requests from replies, reading
-//! replies, writing requests.
+//! The JSON-RPC pieces both ends of a pipe share: reading replies, writing requests. (Telling
+//! requests from replies without parsing is the engine's JSON reader's job.)
 
 use std::io::Write;
 
@@ -7,72 +7,6 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
 use crate::error::{ErrorCode, RpcError};
-
-/// Whether `bytes` is a JSON object with a top-level `method` member, found in one pass without
-/// parsing (requests usually name their method early). `None` when the scan cannot tell: not an
-/// object, malformed, or a key written with escapes.
-#[cfg(feature = "stdio")]
-pub(crate) fn has_method(bytes: &[u8]) -> Option<bool> {
-    let mut i = skip_ws(bytes, 0);
-    if bytes.get(i) != Some(&b'{') {
-        return None;
-    }
-    let mut depth = 0usize;
-    let mut expect_key = false;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'{' | b'[' => {
-                depth += 1;
-                expect_key = depth == 1;
-            }
-            b'}' | b']' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(false);
-                }
-            }
-            b',' if depth == 1 => expect_key = true,
-            b'"' => {
-                let end = string_end(bytes, i)?;
-                if depth == 1 && expect_key {
-                    expect_key = false;
-                    let key = &bytes[i + 1..end];
-                    if key.contains(&b'\\') {
-                        return None;
-                    }
-                    if key == b"method" {
-                        return Some(true);
-                    }
-                }
-                i = end;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
-/// The index of the quote closing the string that opens at `start`.
-#[cfg(feature = "stdio")]
-fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
-    let mut i = start + 1;
-    loop {
-        match *bytes.get(i)? {
-            b'"' => return Some(i),
-            b'\\' => i += 2,
-            _ => i += 1,
-        }
-    }
-}
-
-#[cfg(feature = "stdio")]
-fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
-    while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
-        i += 1;
-    }
-    i
-}
 
 /// Reads a member that is present even when it is `null` (plain `Option` reads `null` as
 /// absent).
@@ -171,28 +105,7 @@ pub(crate) fn request<P: Serialize + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[cfg(feature = "stdio")]
-    use proptest::prelude::*;
     use serde_json::json;
-    #[cfg(feature = "stdio")]
-    use serde_json::Value;
-
-    #[cfg(feature = "stdio")]
-    #[test]
-    fn methods_are_found_at_the_top_level_only() {
-        let m = |s: &str| has_method(s.as_bytes());
-        assert_eq!(m(r#"{"jsonrpc":"2.0","id":1,"method":"x"}"#), Some(true));
-        assert_eq!(m(r#" { "id" : 1 , "method" : "x" } "#), Some(true));
-        assert_eq!(m(r#"{"params":{"method":1},"result":2}"#), Some(false));
-        assert_eq!(m(r#"{"result":"method","x":["method"]}"#), Some(false));
-        assert_eq!(m(r#"{"result":"a\"method"}"#), Some(false));
-        assert_eq!(m(r#"{"\u006dethod":"x"}"#), None);
-        assert_eq!(m("[]"), None);
-        assert_eq!(m("garbage"), None);
-        assert_eq!(m(r#"{"id":1"#), None);
-        assert_eq!(m(r#"{"unterminated"#), None);
-        assert_eq!(m("}}}"), None);
-    }
 
     #[test]
     fn envelopes_tell_replies_from_the_rest() {
@@ -229,31 +142,5 @@ mod tests {
             text(request(None, "ping", &()).expect("writes")),
             r#"{"jsonrpc":"2.0","method":"ping"}"#
         );
-    }
-
-    #[cfg(feature = "stdio")]
-    proptest! {
-        #[test]
-        fn the_scan_agrees_with_the_parser(
-            keys in prop::collection::vec("(method|id|params|result|x|\\[|\\{|\")", 0..5),
-            nested in any::<bool>(),
-        ) {
-            let mut object = serde_json::Map::new();
-            for (i, key) in keys.iter().enumerate() {
-                let value = if nested { json!({"method": [i, "method"]}) } else { json!(i) };
-                object.insert(key.clone(), value);
-            }
-            let text = serde_json::to_vec(&Value::Object(object.clone())).expect("serialises");
-            match has_method(&text) {
-                Some(found) => prop_assert_eq!(found, object.contains_key("method")),
-                // Only an escaped key leaves the scan unsure.
-                None => prop_assert!(keys.iter().any(|k| k.contains('"'))),
-            }
-        }
-
-        #[test]
-        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..128)) {
-            let _ = has_method(&bytes);
-        }
     }
 }

@@ -2,22 +2,19 @@
 //! at once, else on a task of its own), and a writer that drains the connection's outbound
 //! queue into the socket.
 
-use std::future::Future;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::server::{stopped, ConnectionGuard, Shared};
 use crate::caller::{Caller, CallerInfo};
-use crate::call::reader::{self, RequestId};
-use crate::limits;
-use crate::outbound::{Outbound, OutboundReceiver, SendError};
+use crate::engine::Connection;
+use crate::outbound::{OutboundReceiver, SendError};
 
 /// Close codes (RFC 6455, section 7.4.1).
 mod code {
@@ -38,21 +35,20 @@ pub(crate) async fn run(
     info: CallerInfo,
     _guard: ConnectionGuard,
 ) {
-    let (outbound, rx) = Outbound::channel(shared.limits.outbound_capacity);
-    let caller = shared.router.connect(info, outbound.clone());
+    let (connection, rx) = Connection::open(&shared.router, info, &shared.limits, false);
+    let caller = connection.caller().clone();
     let (sink, stream) = socket.split();
     let (close_tx, close_rx) = oneshot::channel();
     let mut writer = tokio::spawn(write(sink, rx, close_rx, shared.limits.write_timeout));
     let close = Reader {
         shared: &shared,
         caller: &caller,
-        outbound: &outbound,
-        in_flight: Arc::new(Semaphore::new(
-            shared.limits.max_in_flight.min(Semaphore::MAX_PERMITS),
-        )),
+        connection: &connection,
     }
     .read(stream, &mut writer)
     .await;
+    // What the connection started is cancelled (async) or skipped (blocking, not started).
+    connection.close();
     if let Some((code, reason)) = &close {
         tracing::debug!(
             window = caller.label(),
@@ -75,8 +71,7 @@ type Close = (u16, String);
 struct Reader<'a> {
     shared: &'a Shared,
     caller: &'a Caller,
-    outbound: &'a Outbound,
-    in_flight: Arc<Semaphore>,
+    connection: &'a Connection,
 }
 
 impl Reader<'_> {
@@ -145,54 +140,18 @@ impl Reader<'_> {
         }
     }
 
-    /// Answers one text frame: limits first, then the router on a task of its own.
+    /// Answers one text frame through the connection engine.
     async fn request(&self, text: Utf8Bytes) -> Result<(), SendError> {
-        let limits = &self.shared.limits;
-        if limits::check_depth(text.as_bytes(), limits.max_depth).is_err() {
-            return self
-                .refuse(text.as_bytes(), &limits::nesting_too_deep(limits.max_depth))
-                .await;
-        }
-        let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
-            return self
-                .refuse(
-                    text.as_bytes(),
-                    &limits::too_many_in_flight(limits.max_in_flight),
-                )
-                .await;
-        };
-        let router = self.shared.router.clone();
-        let caller = self.caller.clone();
-        let outbound = self.outbound.clone();
-        let mut answer = Box::pin(async move {
-            if let Some(reply) = router.handle(&caller, text.as_bytes()).await {
-                // A closed queue means the connection is gone: the reply has nowhere to go.
-                let _ = outbound.send_async(reply).await;
-            }
-            drop(permit);
-        });
-        // Most requests (sync commands, refusals, argument errors) are answered in one poll:
-        // answering them here saves a task and lets the writer send replies in batches. Only a
-        // request that has to wait (an `async` or blocking command, a full queue) gets a task
-        // of its own, so it never holds up the frames behind it.
-        let done =
-            std::future::poll_fn(|cx| Poll::Ready(answer.as_mut().poll(cx).is_ready())).await;
-        if !done {
-            tokio::spawn(answer);
-        }
-        Ok(())
+        self.connection.frame(TextFrame(text)).await.map(|_| ())
     }
+}
 
-    /// Answers a request that will not run, under its id when it has one.
-    async fn refuse(&self, bytes: &[u8], error: &crate::RpcError) -> Result<(), SendError> {
-        let id = reader::outline(bytes, usize::MAX).shape.id();
-        if id == RequestId::Notification {
-            tracing::debug!(window = self.caller.label(), %error, "gatehouse: notification dropped");
-            return Ok(());
-        }
-        self.outbound
-            .send_async(limits::error_reply(id.reply_id(), error))
-            .await
+/// A text frame as the engine reads it: its bytes, kept without a copy.
+struct TextFrame(Utf8Bytes);
+
+impl AsRef<[u8]> for TextFrame {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 }
 
