@@ -244,7 +244,7 @@ async fn windows_have_distinct_secret_urls() {
         app.main.page_url("viewer.html"),
         format!("{origin}/viewer.html#token={}", app.main.token())
     );
-    assert!(!format!("{:?}", app.main).contains(app.main.token()));
+    assert!(!format!("{:?}", app.main).contains(&app.main.token()));
     // A window registered after the server started works too.
     let late = app.server.window("viewer");
     let mut ws = app.open(&late).await;

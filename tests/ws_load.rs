@@ -22,7 +22,8 @@ const WINDOW: usize = 32;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_gets_exactly_its_own_reply() {
-    let app = App::start(Limits::default()).await;
+    // Half of the connections are `main`'s and half `viewer`'s: more than a window's default.
+    let app = App::start(Limits::default().max_connections_per_label(CONNECTIONS as usize)).await;
     let mut clients = Vec::new();
     for conn in 0..CONNECTIONS {
         let ws = app

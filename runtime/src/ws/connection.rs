@@ -11,14 +11,18 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::server::{stopped, ConnectionGuard, Shared};
+use super::admission::Open;
+use super::shared::{stopped, Shared};
+use super::token::Seat;
 use crate::caller::{Caller, CallerInfo};
 use crate::engine::Connection;
+use crate::log::warn_limited;
 use crate::outbound::{OutboundReceiver, SendError};
 
 /// Close codes (RFC 6455, section 7.4.1).
 mod code {
     pub(super) const GOING_AWAY: u16 = 1001;
+    pub(super) const POLICY: u16 = 1008;
     pub(super) const PROTOCOL: u16 = 1002;
     pub(super) const UNSUPPORTED: u16 = 1003;
     pub(super) const INVALID_DATA: u16 = 1007;
@@ -28,12 +32,22 @@ mod code {
 /// Frames written per flush at most, so one busy connection cannot hold the writer forever.
 const BATCH: usize = 64;
 
-/// Serves one upgraded connection until either side closes it.
+/// tungstenite's read buffer per connection (its default is 128 KiB, zero-filled before each
+/// read and resident for as long as the connection lives); a message larger than it is read
+/// into a buffer of the message's size.
+pub(crate) const READ_BUFFER: usize = 128 * 1024;
+/// How many bytes of frames tungstenite gathers before writing them to the socket (a flush
+/// writes them at once).
+pub(crate) const WRITE_BUFFER: usize = 128 * 1024;
+
+/// Serves one upgraded connection until either side closes it or its window is revoked.
+/// `seat` counts it among its window's connections, `_open` among the server's.
 pub(crate) async fn run(
     shared: Arc<Shared>,
     socket: WebSocket,
     info: CallerInfo,
-    _guard: ConnectionGuard,
+    mut seat: Seat,
+    _open: Open,
 ) {
     let (connection, rx) = Connection::open(&shared.router, info, &shared.limits, false);
     let caller = connection.caller().clone();
@@ -45,7 +59,7 @@ pub(crate) async fn run(
         caller: &caller,
         connection: &connection,
     }
-    .read(stream, &mut writer)
+    .read(stream, &mut writer, &mut seat)
     .await;
     // What the connection started is cancelled (async) or skipped (blocking, not started).
     connection.close();
@@ -80,6 +94,7 @@ impl Reader<'_> {
         &self,
         mut stream: SplitStream<WebSocket>,
         writer: &mut JoinHandle<()>,
+        seat: &mut Seat,
     ) -> Option<Close> {
         let limits = &self.shared.limits;
         let mut stopping = self.shared.stopping();
@@ -87,6 +102,9 @@ impl Reader<'_> {
             let next = tokio::select! {
                 _ = stopped(&mut stopping) => {
                     return Some((code::GOING_AWAY, "server shutting down".into()));
+                }
+                () = seat.revoked() => {
+                    return Some((code::POLICY, "window revoked".into()));
                 }
                 // The writer ends only when the socket is gone or the peer stopped reading.
                 _ = &mut *writer => return None,
@@ -190,7 +208,7 @@ async fn write(
                         break;
                     }
                     Err(_) => {
-                        tracing::warn!(
+                        warn_limited!(
                             "gatehouse: closing a WebSocket whose peer has not read for {timeout:?}"
                         );
                         break;

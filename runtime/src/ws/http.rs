@@ -5,16 +5,23 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::ws::{rejection::WebSocketUpgradeRejection, WebSocketUpgrade};
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
+use axum::extract::{Extension, Request, State};
+use axum::http::{header, HeaderMap, Method, Response, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
+use super::connection;
 use super::files::{self, plain, truncate};
 use super::origin::Refusal;
-use super::server::Shared;
+use super::shared::Shared;
 use crate::caller::CallerInfo;
+use crate::log::warn_limited;
+
+/// The admission id of the connection a request came on (see
+/// [`Admission`](super::admission::Admission)); the server puts it on every request.
+#[derive(Clone, Copy)]
+pub(crate) struct HandshakeId(pub(crate) u64);
 
 /// Routes of one server.
 pub(crate) fn app(shared: Arc<Shared>) -> axum::Router {
@@ -33,46 +40,6 @@ pub(crate) fn app(shared: Arc<Shared>) -> axum::Router {
         .with_state(shared)
 }
 
-/// Security headers of one accepted `Host`: the CSP names it in `connect-src`.
-pub(crate) struct Headers {
-    csp: HeaderValue,
-}
-
-impl Headers {
-    pub(crate) fn new(host: Option<&str>) -> Self {
-        let connect = match host {
-            Some(host) => format!("'self' ws://{host}"),
-            None => "'self'".to_owned(),
-        };
-        let csp = format!(
-            "default-src 'self'; script-src 'self'; connect-src {connect}; frame-ancestors 'none'; \
-             object-src 'none'; base-uri 'none'; form-action 'none'"
-        );
-        Self {
-            // Made of our own ASCII only.
-            csp: HeaderValue::from_str(&csp)
-                .unwrap_or(HeaderValue::from_static("default-src 'none'")),
-        }
-    }
-
-    fn apply(&self, headers: &mut HeaderMap) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
-        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-        headers.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
-        headers.insert(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        );
-        headers.insert(
-            "cross-origin-resource-policy",
-            HeaderValue::from_static("same-origin"),
-        );
-    }
-}
-
 /// Checks `Host` before anything else runs, and puts the security headers on every response.
 async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response<Body> {
     match shared.site.check_host(request.headers(), request.uri()) {
@@ -86,7 +53,7 @@ async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
                 .headers()
                 .get(header::HOST)
                 .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned());
-            tracing::warn!(
+            warn_limited!(
                 reason = refusal.reason,
                 host = ?host.as_deref().map(truncate),
                 path = %truncate(request.uri().path()),
@@ -108,9 +75,11 @@ async fn frontend(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -
     files::serve(shared.frontend.as_deref(), &method, uri.path()).await
 }
 
-/// The WebSocket endpoint: `Origin`, then the token, then the upgrade.
+/// The WebSocket endpoint: `Origin`, then the token, then a seat among the window's
+/// connections, then the upgrade.
 async fn handshake(
     State(shared): State<Arc<Shared>>,
+    Extension(HandshakeId(id)): Extension<HandshakeId>,
     headers: HeaderMap,
     uri: Uri,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -121,7 +90,7 @@ async fn handshake(
             let origin = headers
                 .get(header::ORIGIN)
                 .map(|o| String::from_utf8_lossy(o.as_bytes()).into_owned());
-            tracing::warn!(
+            warn_limited!(
                 reason = refusal.reason,
                 origin = ?origin.as_deref().map(truncate),
                 "gatehouse: refused WebSocket handshake"
@@ -129,13 +98,13 @@ async fn handshake(
             return refuse(&shared, refusal);
         }
     };
-    let label = match token(uri.query())
+    let pass = match token(uri.query())
         .and_then(|t| shared.tokens.find(t.as_bytes()).ok_or(BAD_TOKEN))
     {
-        Ok(label) => label,
+        Ok(pass) => pass,
         Err(refusal) => {
             // Never log the token, nor the query that carries it.
-            tracing::warn!(reason = refusal.reason, origin = ?origin, "gatehouse: refused WebSocket handshake");
+            warn_limited!(reason = refusal.reason, origin = ?origin, "gatehouse: refused WebSocket handshake");
             return refuse(&shared, refusal);
         }
     };
@@ -143,24 +112,48 @@ async fn handshake(
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
+    let limits = &shared.limits;
+    let window = pass.name().clone();
+    let Some(seat) = pass.enter(limits.max_connections_per_label) else {
+        warn_limited!(
+            window = %window,
+            limit = limits.max_connections_per_label,
+            "gatehouse: refused WebSocket handshake: the window has all its connections"
+        );
+        return refuse(&shared, WINDOW_FULL);
+    };
+    // From here the connection counts as a WebSocket, no longer as a handshake.
+    let Some(open) = shared.admission.upgrade(id) else {
+        return refuse(&shared, EVICTED);
+    };
     let info = CallerInfo {
-        window: label.to_string(),
+        window: window.to_string(),
         webview: None,
         origin,
     };
     tracing::debug!(window = %info.window, origin = ?info.origin, "gatehouse: WebSocket connected");
-    let limits = &shared.limits;
-    let guard = shared.track();
     let conn = shared.clone();
     upgrade
         .max_message_size(limits.max_message_bytes)
         .max_frame_size(limits.max_message_bytes)
-        .on_upgrade(move |socket| super::connection::run(conn, socket, info, guard))
+        .read_buffer_size(connection::READ_BUFFER)
+        .write_buffer_size(connection::WRITE_BUFFER)
+        .on_upgrade(move |socket| connection::run(conn, socket, info, seat, open))
 }
 
 const BAD_TOKEN: Refusal = Refusal {
     status: StatusCode::FORBIDDEN,
     reason: "invalid token",
+};
+
+const WINDOW_FULL: Refusal = Refusal {
+    status: StatusCode::SERVICE_UNAVAILABLE,
+    reason: "too many connections for this window",
+};
+
+const EVICTED: Refusal = Refusal {
+    status: StatusCode::SERVICE_UNAVAILABLE,
+    reason: "too many connections in their handshake",
 };
 
 /// The raw value of the one `token` query parameter.
@@ -203,20 +196,5 @@ mod tests {
         assert!(token(Some("Token=abc")).is_err());
         assert!(token(Some("tok%65n=abc")).is_err());
         assert!(token(Some("token=abc&token=abc")).is_err());
-    }
-
-    #[test]
-    fn csp_names_the_host() {
-        let h = Headers::new(Some("127.0.0.1:5"));
-        let csp = h.csp.to_str().expect("ascii");
-        assert!(
-            csp.contains("connect-src 'self' ws://127.0.0.1:5;"),
-            "{csp}"
-        );
-        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-        assert!(
-            csp.starts_with("default-src 'self'; script-src 'self';"),
-            "{csp}"
-        );
     }
 }

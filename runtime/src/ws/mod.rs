@@ -93,11 +93,16 @@
 //! Files are served by a small function here rather than `tower-http`'s `ServeDir`, which
 //! follows symbolic links out of its folder.
 
+// From the bottom up: `shared` holds what the others use, `connection` serves an upgraded
+// socket, `http` the requests of a connection until it upgrades, `server` accepts connections.
+mod admission;
 mod connection;
 mod files;
+mod headers;
 mod http;
 mod origin;
 mod server;
+mod shared;
 mod token;
 
 pub use crate::limits::Limits;

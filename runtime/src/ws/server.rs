@@ -1,94 +1,34 @@
 //! The server: binding, the accept loop, windows, and shutdown.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Body;
+use axum::http::{Request, Response};
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::http::{self, Headers};
+use super::admission::{Admission, Admitted, Handshake};
+use super::headers::Headers;
+use super::http::{self, HandshakeId};
 use super::origin::Site;
+use super::shared::{stopped, Shared};
 use super::token::{Tokens, Window};
 use super::Error;
 use crate::limits::Limits;
+use crate::log::warn_limited;
 use crate::pattern::RemotePattern;
 use crate::router::Router;
 
 /// How long [`ServerHandle::shutdown`] waits for connections to close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// What every connection of one server shares.
-pub(crate) struct Shared {
-    pub(crate) router: Arc<Router>,
-    pub(crate) limits: Limits,
-    pub(crate) site: Site,
-    /// Security headers per accepted `Host` (same order as `site.hosts()`).
-    pub(crate) headers: Vec<Headers>,
-    /// Security headers of refusals, whose `Host` is not trusted.
-    pub(crate) refusal_headers: Headers,
-    pub(crate) tokens: Tokens,
-    pub(crate) frontend: Option<PathBuf>,
-    origin: Arc<str>,
-    local_addr: SocketAddr,
-    stop: watch::Sender<bool>,
-    live: AtomicUsize,
-    idle: Notify,
-}
-
-impl Shared {
-    /// A receiver that turns `true` when the server shuts down; see [`stopped`].
-    pub(crate) fn stopping(&self) -> watch::Receiver<bool> {
-        self.stop.subscribe()
-    }
-
-    /// Counts a connection as open until the guard is dropped.
-    pub(crate) fn track(self: &Arc<Self>) -> ConnectionGuard {
-        self.live.fetch_add(1, Ordering::SeqCst);
-        ConnectionGuard(self.clone())
-    }
-
-    async fn all_closed(&self) {
-        loop {
-            let idle = self.idle.notified();
-            tokio::pin!(idle);
-            idle.as_mut().enable();
-            if self.live.load(Ordering::SeqCst) == 0 {
-                return;
-            }
-            idle.await;
-        }
-    }
-
-    fn window(&self, label: &str) -> Window {
-        let label: Arc<str> = label.into();
-        let token = self.tokens.register(label.clone());
-        Window::new(label, token, self.origin.clone())
-    }
-}
-
-/// Waits until the server shuts down.
-pub(crate) async fn stopped(stopping: &mut watch::Receiver<bool>) {
-    // The sender lives as long as `Shared`, so an error cannot happen while anyone waits.
-    let _ = stopping.wait_for(|stop| *stop).await;
-}
-
-/// Keeps a connection counted while it is open.
-pub(crate) struct ConnectionGuard(Arc<Shared>);
-
-impl Drop for ConnectionGuard {
-    fn drop(&mut self) {
-        if self.0.live.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0.idle.notify_waiters();
-        }
-    }
-}
 
 /// Configures a [`Server`]; see [`Server::builder`].
 #[derive(Debug)]
@@ -163,17 +103,16 @@ impl ServerBuilder {
         let (stop, _) = watch::channel(false);
         let shared = Arc::new(Shared {
             router: self.router,
+            admission: Arc::new(Admission::new(&self.limits)),
             limits: self.limits,
             site,
             headers,
             refusal_headers: Headers::new(None),
-            tokens: Tokens::default(),
+            tokens: Arc::new(Tokens::default()),
             frontend,
             origin: format!("http://{local_addr}").into(),
             local_addr,
             stop,
-            live: AtomicUsize::new(0),
-            idle: Notify::new(),
         });
         tracing::info!(addr = %local_addr, "gatehouse: WebSocket server listening");
         Ok(Server { listener, shared })
@@ -221,14 +160,15 @@ impl Server {
     }
 
     /// Registers a window labelled `label` with a fresh secret token; open
-    /// [`Window::url`] in the browser or webview that is this window. Calling it again with the
-    /// same label registers another token for the same label.
+    /// [`Window::url`] in the browser or webview that is this window. A label has one live
+    /// token: calling it again with the same label rotates the token ([`Window::rotate`]), so
+    /// the previous one is refused for new connections.
     ///
     /// # Panics
     ///
     /// If the operating system's random source fails: there is no safe token without it.
     pub fn window(&self, label: &str) -> Window {
-        self.shared.window(label)
+        Window::issue(&self.shared.tokens, label, self.shared.origin.clone())
     }
 
     /// The address the server listens on.
@@ -265,23 +205,43 @@ impl Server {
             tokio::select! {
                 _ = stopped(&mut stopping) => break,
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _peer)) => {
-                        tokio::spawn(serve_http(stream, shared.clone(), app.clone()));
-                    }
+                    Ok((stream, _peer)) => admit(stream, &shared, &app),
                     Err(error) => {
                         // Usually out of file descriptors: wait instead of spinning.
-                        tracing::warn!(%error, "gatehouse: cannot accept a connection");
+                        warn_limited!(%error, "gatehouse: cannot accept a connection");
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 },
             }
         }
         drop(listener);
-        if tokio::time::timeout(SHUTDOWN_GRACE, shared.all_closed())
+        if tokio::time::timeout(SHUTDOWN_GRACE, shared.admission.all_closed())
             .await
             .is_err()
         {
             tracing::warn!("gatehouse: connections still open after shutdown");
+        }
+    }
+}
+
+/// Serves `stream` if the server has room for it; otherwise closes it before reading anything.
+fn admit(stream: TcpStream, shared: &Arc<Shared>, app: &axum::Router) {
+    match shared.admission.accept() {
+        Admitted::Full => {
+            warn_limited!(
+                limit = shared.limits.max_connections,
+                "gatehouse: closed a new connection: the server has all the WebSockets it takes"
+            );
+            drop(stream);
+        }
+        Admitted::Yes { handshake, evicted } => {
+            if evicted {
+                warn_limited!(
+                    limit = shared.limits.max_handshakes,
+                    "gatehouse: dropped the oldest connection still in its handshake to make room"
+                );
+            }
+            tokio::spawn(serve_http(stream, shared.clone(), app.clone(), handshake));
         }
     }
 }
@@ -294,18 +254,28 @@ impl std::fmt::Debug for Server {
     }
 }
 
-/// One HTTP/1 connection, until it ends or upgrades to a WebSocket.
-async fn serve_http(stream: TcpStream, shared: Arc<Shared>, app: axum::Router) {
-    let _guard = shared.track();
+/// One HTTP/1 connection, until it ends, upgrades to a WebSocket, or is evicted by a newer
+/// handshake.
+async fn serve_http(
+    stream: TcpStream,
+    shared: Arc<Shared>,
+    app: axum::Router,
+    mut handshake: Handshake,
+) {
     // Replies are small frames: send them now rather than wait to coalesce.
     let _ = stream.set_nodelay(true);
     let mut builder = http1::Builder::new();
+    // The header read timeout runs from the start of the connection and between requests.
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(shared.limits.handshake_timeout)
         .keep_alive(true);
+    let service = Routes {
+        app,
+        id: HandshakeId(handshake.id()),
+    };
     let conn = builder
-        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app))
+        .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     tokio::pin!(conn);
     let mut stopping = shared.stopping();
@@ -315,10 +285,31 @@ async fn serve_http(stream: TcpStream, shared: Arc<Shared>, app: axum::Router) {
                 tracing::debug!(%error, "gatehouse: HTTP connection ended");
             }
         }
+        () = handshake.evicted() => {
+            tracing::debug!("gatehouse: evicted a connection still in its handshake");
+        }
         _ = stopped(&mut stopping) => {
             conn.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(SHUTDOWN_GRACE, conn).await;
         }
+    }
+}
+
+/// The routes, serving one connection: each request carries the connection's handshake id.
+struct Routes {
+    app: axum::Router,
+    id: HandshakeId,
+}
+
+impl hyper::service::Service<Request<Incoming>> for Routes {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = axum::routing::future::RouteFuture<Infallible>;
+
+    fn call(&self, mut request: Request<Incoming>) -> Self::Future {
+        request.extensions_mut().insert(self.id);
+        // An axum router is always ready (its `poll_ready` does nothing).
+        tower_service::Service::call(&mut self.app.clone(), request)
     }
 }
 
@@ -331,13 +322,13 @@ pub struct ServerHandle {
 }
 
 impl ServerHandle {
-    /// Registers another window; see [`Server::window`].
+    /// Registers another window, or rotates the token of a known one; see [`Server::window`].
     ///
     /// # Panics
     ///
     /// If the operating system's random source fails.
     pub fn window(&self, label: &str) -> Window {
-        self.shared.window(label)
+        Window::issue(&self.shared.tokens, label, self.shared.origin.clone())
     }
 
     /// The address the server listens on.
