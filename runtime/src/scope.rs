@@ -22,6 +22,68 @@ pub struct ScopeValues<'v> {
     pub deny: Vec<&'v str>,
 }
 
+impl<'v> ScopeValues<'v> {
+    /// The values of the call's command (what [`CommandScope`] is built from).
+    pub fn command(invocation: &Invocation<'v>) -> Self {
+        Self::collect(invocation, false)
+    }
+
+    /// The global values of the call's plugin, or of the application for its own commands
+    /// (what [`GlobalScope`] is built from). A plugin whose commands honour both, as Tauri's
+    /// fs plugin does, adds these to the command's values in its own [`Scope`]:
+    ///
+    /// ```
+    /// # use gatehouse_runtime::{Invocation, PathScope, RpcError, Scope, ScopeValues, BaseDirs};
+    /// struct Files(PathScope);
+    ///
+    /// impl Scope for Files {
+    ///     fn from_values(values: &ScopeValues<'_>, invocation: &Invocation<'_>) -> Result<Self, RpcError> {
+    ///         let mut all = values.clone();
+    ///         all.extend(ScopeValues::global(invocation));
+    ///         let scope = PathScope::from_scope_values(&all, &BaseDirs::from_env())
+    ///             .map_err(|e| RpcError::new(gatehouse_runtime::ErrorCode::Internal, e.to_string()))?;
+    ///         Ok(Files(scope))
+    ///     }
+    /// }
+    /// ```
+    pub fn global(invocation: &Invocation<'v>) -> Self {
+        Self::collect(invocation, true)
+    }
+
+    /// Adds `other`'s allowed and denied values to these.
+    pub fn extend(&mut self, other: ScopeValues<'v>) {
+        self.allow.extend(other.allow);
+        self.deny.extend(other.deny);
+    }
+
+    fn collect(invocation: &Invocation<'v>, global: bool) -> Self {
+        let target = if global {
+            plugin_of(invocation.command())
+        } else {
+            invocation.command()
+        };
+        let capabilities = invocation.acl.capabilities();
+        let mut values = ScopeValues::default();
+        for &index in invocation.caller().capability_indexes() {
+            let Some(cap) = capabilities.get(index) else {
+                continue;
+            };
+            let entries = if global {
+                cap.global_scopes()
+            } else {
+                cap.scopes()
+            };
+            for entry in entries.iter().filter(|e| e.target() == target) {
+                values
+                    .allow
+                    .extend(entry.allow().iter().map(|t| t.as_ref()));
+                values.deny.extend(entry.deny().iter().map(|t| t.as_ref()));
+            }
+        }
+        values
+    }
+}
+
 /// A type a command can receive as [`CommandScope<T>`] or [`GlobalScope<T>`]: built from the
 /// scope values once per caller and command.
 pub trait Scope: Sized + Send + Sync + 'static {
@@ -67,7 +129,9 @@ impl<T: DeserializeOwned + Send + Sync + 'static> Scope for ScopeList<T> {
 
 /// The scope a call's grants give its command: inject it as an argument, for example
 /// `scope: CommandScope<ScopeList<Url>>`, and check the request against `scope.allow` and
-/// `scope.deny` before acting (`tests/scopes.rs` and the `fs` plugin show it end to end).
+/// `scope.deny` before acting (`tests/scopes.rs` shows it end to end). For files,
+/// `files: CommandScope<PathScope>` gives a scope that opens them (the notes example and the
+/// `fs` plugin use it).
 pub struct CommandScope<T: Scope>(Arc<T>);
 
 /// The scope a call's grants give every command of its plugin (or of the application).
@@ -128,29 +192,7 @@ fn scope_for<T: Scope>(invocation: &Invocation<'_>, global: bool) -> Result<Arc<
             return Ok(scope);
         }
     }
-    let target = if global {
-        plugin_of(invocation.command())
-    } else {
-        invocation.command()
-    };
-    let capabilities = invocation.acl.capabilities();
-    let mut values = ScopeValues::default();
-    for &index in caller.capability_indexes() {
-        let Some(cap) = capabilities.get(index) else {
-            continue;
-        };
-        let entries = if global {
-            cap.global_scopes()
-        } else {
-            cap.scopes()
-        };
-        for entry in entries.iter().filter(|e| e.target() == target) {
-            values
-                .allow
-                .extend(entry.allow().iter().map(|t| t.as_ref()));
-            values.deny.extend(entry.deny().iter().map(|t| t.as_ref()));
-        }
-    }
+    let values = ScopeValues::collect(invocation, global);
     let scope = Arc::new(T::from_values(&values, invocation)?);
     caller.cache_scope(key, Arc::clone(&scope) as Arc<dyn Any + Send + Sync>);
     Ok(scope)

@@ -1,5 +1,5 @@
 //! Turning a scope pattern into globs: variables expanded, components normalised, the literal
-//! prefix resolved.
+//! prefix resolved; and finding the folders a pattern reaches into.
 
 use std::path::{is_separator, Component, Path, PathBuf, MAIN_SEPARATOR};
 
@@ -7,12 +7,15 @@ use glob::{MatchOptions, Pattern};
 
 use super::{resolve, BaseDirs, PathScopeError};
 
-/// `*`, `?` and `[…]` never cross a separator; a leading dot is not special; case matters.
-const OPTIONS: MatchOptions = MatchOptions {
-    case_sensitive: true,
-    require_literal_separator: true,
-    require_literal_leading_dot: false,
-};
+/// `*`, `?` and `[…]` never cross a separator and case matters; whether they match a leading
+/// dot is the scope's choice.
+pub(super) fn options(require_literal_leading_dot: bool) -> MatchOptions {
+    MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot,
+    }
+}
 
 /// One allow or deny pattern, compiled into every glob a path may match: the pattern as written,
 /// the folder itself for a pattern ending in `/**`, and both again under the real location of
@@ -20,15 +23,21 @@ const OPTIONS: MatchOptions = MatchOptions {
 #[derive(Debug, Clone)]
 pub(super) struct Compiled {
     globs: Vec<Pattern>,
+    /// The folders every path the pattern matches lies beneath, as written and at their real
+    /// location: the literal prefix, or its parent for a pattern without metacharacters that
+    /// does not name an existing folder.
+    anchors: Vec<PathBuf>,
 }
 
 impl Compiled {
     pub(super) fn new(pattern: &str, dirs: &BaseDirs) -> Result<Self, PathScopeError> {
         let written = Normal::parse(pattern, dirs)?;
         let mut texts = Vec::new();
+        let mut anchors = vec![written.anchor()];
         written.push_globs(&mut texts);
         if let Some(real) = written.resolve_prefix() {
             real.push_globs(&mut texts);
+            anchors.push(real.anchor());
         }
         let globs = texts
             .iter()
@@ -41,14 +50,20 @@ impl Compiled {
                 })
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { globs })
+        anchors.dedup();
+        Ok(Self { globs, anchors })
     }
 
     /// Whether the path, as text, matches.
-    pub(super) fn matches(&self, path: &str) -> bool {
+    pub(super) fn matches(&self, path: &str, options: MatchOptions) -> bool {
         self.globs
             .iter()
-            .any(|glob| glob.matches_with(path, OPTIONS))
+            .any(|glob| glob.matches_with(path, options))
+    }
+
+    /// The folders the pattern reaches into (see the field).
+    pub(super) fn anchors(&self) -> &[PathBuf] {
+        &self.anchors
     }
 }
 
@@ -142,9 +157,8 @@ impl Normal {
         Ok(Self { root, parts })
     }
 
-    /// The same pattern with its literal prefix replaced by its real location, if that differs
-    /// and can be found.
-    fn resolve_prefix(&self) -> Option<Self> {
+    /// The number of leading literal components, and the path they make with the root.
+    fn literal_prefix(&self) -> (usize, PathBuf) {
         let literal = self
             .parts
             .iter()
@@ -156,7 +170,29 @@ impl Normal {
                 prefix.push(text);
             }
         }
-        let real = resolve::real(&prefix).ok()?;
+        (literal, prefix)
+    }
+
+    /// The folder every path this pattern matches lies beneath: the literal prefix, or for a
+    /// pattern that is all literal and not an existing folder (a file, or something not created
+    /// yet), its parent. The scope's author named it, so looking at the file system here is
+    /// trusted, like resolving the prefix.
+    fn anchor(&self) -> PathBuf {
+        let (literal, prefix) = self.literal_prefix();
+        if literal < self.parts.len() || prefix.is_dir() {
+            return prefix;
+        }
+        match prefix.parent() {
+            Some(parent) => parent.to_owned(),
+            None => prefix,
+        }
+    }
+
+    /// The same pattern with its literal prefix replaced by its real location, if that differs
+    /// and can be found.
+    fn resolve_prefix(&self) -> Option<Self> {
+        let (literal, prefix) = self.literal_prefix();
+        let real = resolve::real(&prefix)?;
         if real == prefix {
             return None;
         }

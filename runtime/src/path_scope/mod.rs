@@ -1,21 +1,46 @@
-//! [`PathScope`]: allow and deny lists of file paths, checked against the real file system.
+//! [`PathScope`]: allow and deny lists of file paths, and the file operations that stay inside
+//! them.
 //!
 //! Path scopes are where IPC layers have really been broken (Tauri's fs scope: `..` traversal,
 //! symlinked folders escaping the scope, `dir/*` matching files in subfolders, glob metacharacters
-//! treated as patterns). Each of those attacks has a test in `tests.rs`.
+//! treated as patterns, `*` matching dot-files; every check-then-open API: a local process
+//! swapping a checked file for a symbolic link). Each of those attacks has a test in `tests/`
+//! (and the races in the workspace's `tests/scope_race.rs`).
+//!
+//! The scope opens: each folder its allow patterns reach into is opened once as a directory
+//! handle ([`cap_std::fs::Dir`]), and every operation resolves the request beneath a handle one
+//! component at a time (`walk.rs`), checks the result and acts on it through the handle of its
+//! folder, so nothing is ever reopened by path.
 
 mod compile;
+mod entry;
+mod error;
+mod open;
 mod resolve;
+mod root;
 #[cfg(test)]
 mod tests;
+mod value;
+mod walk;
 
 use std::collections::BTreeMap;
-use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use glob::MatchOptions;
 use serde::{Deserialize, Serialize};
 
 use self::compile::Compiled;
+use self::root::Root;
+use self::walk::{Found, Mode, Walk};
+
+#[allow(
+    unreachable_pub,
+    unused_imports,
+    reason = "the crate root is to re-export them beside `PathScope` (lib.rs)"
+)]
+pub use self::entry::{ScopedDirEntry, ScopedReadDir};
+pub use self::error::PathScopeError;
 
 /// Base-directory variables usable at the start of a pattern: `$HOME/docs/**`.
 ///
@@ -117,8 +142,16 @@ impl PathEntry {
     }
 }
 
-/// Allow and deny lists of file paths that a command enforces before it opens a path the caller
-/// sent.
+/// Allow and deny lists of file paths, and the file operations that stay inside them.
+///
+/// A command gets one from its grants (`CommandScope<PathScope>`, or a type of its own built
+/// with [`PathScope::from_scope_values`]) and does every file access of a request through it:
+/// [`open`](Self::open), [`create`](Self::create), [`write_atomic`](Self::write_atomic),
+/// [`read_dir`](Self::read_dir), [`metadata`](Self::metadata), [`create_dir`](Self::create_dir),
+/// [`remove`](Self::remove), [`rename`](Self::rename). Each checks the path and opens it in one
+/// step, beneath a directory handle the scope opened when it was built, so a process racing the
+/// core cannot swap a checked path for a symbolic link that leads out. [`check`](Self::check)
+/// only decides.
 ///
 /// # Patterns
 ///
@@ -131,70 +164,99 @@ impl PathEntry {
 ///   `$D/docs/a.txt` and `$D/docs/sub/a.txt`. A pattern ending in `/**` also matches **the folder
 ///   itself** (`$D/docs`), so an allowed tree can be listed and, more importantly, a denied tree
 ///   (`$D/docs/private/**`) cannot be listed, renamed or removed as a whole.
-/// - A leading dot is not special (`*` matches `.env`). Matching is case-sensitive.
+/// - `*`, `**`, `?` and `[…]` do not match a leading `.` of a name: `$D/docs/**` does not reach
+///   `$D/docs/.ssh/id_ed25519` or `$D/docs/.env`, `$D/*` does not match `$D/.git`. Write the dot
+///   (`$D/.config/**`, `$D/docs/.*`) to allow dot-files, or turn this off for a whole scope with
+///   [`require_literal_leading_dot(false)`](Self::require_literal_leading_dot) (Tauri's
+///   `requireLiteralLeadingDot`). On every platform. This narrows allow patterns only: a deny
+///   pattern's wildcards always match a leading dot, so `$D/**/*.pem` denies `$D/a/.key.pem`
+///   too. Matching is case-sensitive.
 /// - Patterns are normalised when built: repeated separators collapse, `.` components and a
 ///   trailing separator go away. `..` is an error, as is a relative pattern, an unknown variable
 ///   or an invalid glob; the error names the pattern.
 /// - The *literal prefix* of a pattern (its components before the first one with a metacharacter:
-///   `$D/docs` in `$D/docs/*.txt`) is also resolved once, when the scope is built, like a request
-///   (symlinks followed, a missing tail kept as written). The pattern then matches both as written
+///   `$D/docs` in `$D/docs/*.txt`) is also resolved once, when the scope is built (symlinks
+///   followed, a missing tail kept as written). The pattern then matches both as written
 ///   and under that real location, so a scope over a symlinked base directory (macOS's `/tmp`, a
 ///   `Documents` folder linked elsewhere) matches the paths requests resolve to. A symlink *in the
 ///   prefix* is trusted because the scope's author named it; it is resolved at build time and a
 ///   later change of its target is not followed.
 ///
-/// # Checking a request
+/// # The scope's folders
 ///
-/// [`check`](Self::check) decides on the path as the file system will see it:
+/// The literal prefix of each allow pattern (its parent, for a pattern without metacharacters
+/// that does not name an existing folder: `$D/notes.txt`) is a *root*: a folder the scope opens
+/// when it is built and keeps open. Requests are resolved beneath the deepest root their path
+/// lies in. A root that does not exist yet is opened when first used; until then operations
+/// beneath it fail with [`PathScopeError::RootUnavailable`].
+///
+/// # Resolving a request
 ///
 /// 1. A relative path is refused (a scope has no working directory to resolve it against).
 /// 2. `.` and `..` are resolved lexically (`/a/b/../c` is `/a/c`); repeated and trailing
 ///    separators go away. The result is the *lexical path*. If a deny pattern matches it, the
 ///    request is refused before the file system is touched.
-/// 3. Symbolic links are resolved with [`std::fs::canonicalize`] on the longest existing prefix,
-///    and the missing tail is appended unchanged, so a file that does not exist yet can be
-///    checked before it is created. A dangling symlink on the way is refused (creating through it
-///    would create its target). The result is the *real path*.
-/// 4. The real path must match an allow pattern and no deny pattern. Deny wins over allow, and an
-///    empty allow list allows nothing. Whether the lexical path is allowed does not matter: a
-///    request through a symlink outside the scope that lands inside it names an allowed file.
+/// 3. The lexical path is walked beneath the handle of its root, one component at a time,
+///    never following a symbolic link implicitly: a link met on the way is read and the walk
+///    starts again at its target (`..` in a target applies to the link's real folder), beneath
+///    whichever root holds it. A target under no root is refused; so is a path under no root,
+///    unless the file system resolves it (through links outside the scope) to one under a root.
+///    At most 40 links are followed. A link whose target does not exist is refused
+///    ([`PathScopeError::DanglingSymlink`]): creating through it would create its target.
+/// 4. The resulting *real path* must match an allow pattern and no deny pattern. Deny wins over
+///    allow, and an empty allow list allows nothing. Whether the lexical path is allowed does
+///    not matter: a request through a symlink outside the scope that lands inside it names an
+///    allowed file.
+/// 5. The operation acts on the last component through the handle of the folder holding it,
+///    without following a link there either: if it finds one (it was swapped in since step 3),
+///    the walk goes on at its target as in step 3. Operations on an entry itself
+///    ([`create`](Self::create), [`create_dir`](Self::create_dir), [`remove`](Self::remove),
+///    [`rename`](Self::rename)) do not follow a final link: they create, remove or rename the
+///    link.
 ///
-/// Both paths are matched as text and must be valid Unicode: a name that is not (possible on
+/// Paths are matched as text and must be valid Unicode: a name that is not (possible on
 /// Unix) is refused, never converted lossily, so it can never pass for a different name. The
-/// request is never a pattern: `*`, `?` and `[` in it match only themselves.
-///
-/// **Open the returned path, not the requested one**, and open it promptly: the check cannot stop
-/// a process that changes the file system between the check and the open (when creating, prefer
-/// `create_new`). On case-insensitive file systems the existing part of the real path carries the
-/// on-disk case, but a not-yet-existing tail keeps the case of the request. Hard links cannot be
-/// told apart from the file they link to.
+/// request is never a pattern: `*`, `?` and `[` in it match only themselves. On case-insensitive
+/// file systems the case of the request is kept. Hard links cannot be told apart from the file
+/// they link to.
 ///
 /// ```
 /// use gatehouse_runtime::{BaseDirs, PathScope};
 ///
-/// let notes = std::env::temp_dir().join("gatehouse-doc-path-scope-never-created");
+/// let notes = std::env::temp_dir().join(format!("gatehouse-doc-path-scope-{}", std::process::id()));
+/// std::fs::create_dir_all(notes.join("private"))?;
 /// let dirs = BaseDirs::new().with("NOTES", &notes);
 /// let scope = PathScope::new(["$NOTES/**"], ["$NOTES/private/**"], &dirs)?;
 ///
-/// assert!(scope.is_allowed(notes.join("todo.txt")));
-/// assert!(!scope.is_allowed(notes.join("private").join("diary.txt")));
-/// assert!(!scope.is_allowed(notes.join("..").join("secret.txt")));
-/// assert!(!scope.is_allowed("todo.txt")); // relative
+/// scope.write_atomic(notes.join("todo.txt"), "milk")?;
+/// let mut text = String::new();
+/// std::io::Read::read_to_string(&mut scope.open(notes.join("todo.txt"))?, &mut text)?;
+/// assert_eq!(text, "milk");
+///
+/// assert!(scope.open(notes.join("private").join("diary.txt")).is_err());
+/// assert!(scope.create(notes.join("..").join("secret.txt")).is_err());
+/// assert!(scope.open("todo.txt").is_err()); // relative
+/// # std::fs::remove_dir_all(&notes)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct PathScope {
     allow: Vec<Compiled>,
     deny: Vec<Compiled>,
+    /// Opened when the scope is built; shared by its clones.
+    roots: Arc<[Root]>,
+    options: MatchOptions,
 }
 
 impl PathScope {
-    /// Builds a scope from allow and deny patterns, expanding the variables in `dirs`.
+    /// Builds a scope from allow and deny patterns, expanding the variables in `dirs`, and
+    /// opens its folders.
     ///
     /// # Errors
     ///
     /// The first pattern that is relative, contains `..`, uses an unknown variable (or one whose
-    /// directory is unusable) or is not a valid glob; the error names it.
+    /// directory is unusable) or is not a valid glob; the error names it. A folder that cannot
+    /// be opened is no error here (see the type's documentation).
     pub fn new<'a>(
         allow: impl IntoIterator<Item = &'a str>,
         deny: impl IntoIterator<Item = &'a str>,
@@ -206,53 +268,62 @@ impl PathScope {
                 .map(|pattern| Compiled::new(pattern, dirs))
                 .collect::<Result<Vec<_>, _>>()
         };
+        let allow = compile_all(allow.into_iter().collect())?;
+        let deny = compile_all(deny.into_iter().collect())?;
+        let roots = Root::all(&allow).into();
         Ok(Self {
-            allow: compile_all(allow.into_iter().collect())?,
-            deny: compile_all(deny.into_iter().collect())?,
+            allow,
+            deny,
+            roots,
+            options: compile::options(true),
         })
     }
 
-    /// Resolves `requested` to the real path the command may open, as the type's documentation
-    /// describes.
+    /// Whether `*`, `**`, `?` and `[…]` need a literal `.` to match a name that starts with one
+    /// (`true`, the default; Tauri's `requireLiteralLeadingDot`). With `false`, `$D/**` matches
+    /// `$D/.ssh/id_ed25519`.
+    #[must_use]
+    pub fn require_literal_leading_dot(mut self, require: bool) -> Self {
+        self.options = compile::options(require);
+        self
+    }
+
+    /// Decides whether the scope allows `requested`, and returns its real path as the type's
+    /// documentation describes; a path that does not exist yet (from some component on) is
+    /// decided where it would be created.
+    ///
+    /// **For a decision only.** Opening the returned path afterwards is racy: a process can
+    /// replace a component with a symbolic link between the check and the open. Use the
+    /// scope's operations to open, create, list or change files.
     ///
     /// # Errors
     ///
-    /// Why the path may not be opened: it is relative, not valid Unicode, cannot be resolved
-    /// (an I/O error other than "not found", or a dangling symlink on the way), is denied or is
-    /// not allowed.
+    /// Why the path may not be used: it is relative, not valid Unicode, goes through a dangling
+    /// symlink or too many, is denied or is not allowed; or the file system failed while
+    /// resolving it (not a directory, permission denied…).
     pub fn check(&self, requested: impl AsRef<Path>) -> Result<PathBuf, PathScopeError> {
         let requested = requested.as_ref();
-        if !requested.is_absolute() {
-            return Err(PathScopeError::Relative {
-                requested: requested.to_owned(),
-            });
-        }
-        let lexical = resolve::lexical(requested);
-        self.refuse_denied(requested, &lexical)?;
-        if self.allow.is_empty() {
-            return Err(PathScopeError::NotAllowed {
-                requested: requested.to_owned(),
-                resolved: lexical,
-            });
-        }
-        let real = resolve::real(&lexical).map_err(|error| match error {
-            resolve::Error::Dangling(link) => PathScopeError::DanglingSymlink {
-                requested: requested.to_owned(),
-                link,
-            },
-            resolve::Error::Io(source) => PathScopeError::Unresolvable {
-                requested: requested.to_owned(),
-                source,
-            },
-        })?;
-        let text = self.refuse_denied(requested, &real)?;
-        if self.allow.iter().any(|pattern| pattern.matches(text)) {
-            Ok(real)
-        } else {
-            Err(PathScopeError::NotAllowed {
-                requested: requested.to_owned(),
-                resolved: real,
-            })
+        let mut walk = Walk::new(self, requested, Mode::Check)?;
+        loop {
+            let target = match walk.resolve()? {
+                Found::Missing(path) => return Ok(path),
+                Found::Target(target) => target,
+            };
+            let Some(name) = &target.name else {
+                return Ok(target.path);
+            };
+            match target.dir.symlink_metadata(name) {
+                // Followed, or swapped back since and looked at again.
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    walk.follow_last(&target)?;
+                }
+                Ok(_) => return Ok(target.path),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    walk.refuse_dangling(target.index)?;
+                    return Ok(target.path);
+                }
+                Err(error) => return Err(walk.io(error)),
+            }
         }
     }
 
@@ -272,7 +343,12 @@ impl PathScope {
                 requested: requested.to_owned(),
             });
         };
-        if self.deny.iter().any(|pattern| pattern.matches(text)) {
+        // A deny is never narrowed: its wildcards match a leading dot whatever the scope says.
+        if self
+            .deny
+            .iter()
+            .any(|pattern| pattern.matches(text, compile::options(false)))
+        {
             return Err(PathScopeError::Denied {
                 requested: requested.to_owned(),
                 resolved: path.to_owned(),
@@ -280,104 +356,21 @@ impl PathScope {
         }
         Ok(text)
     }
-}
 
-/// Why a [`PathScope`] could not be built, or why it refused a path.
-///
-/// The messages of refusals name only the requested path, never where symlinks led, so they can
-/// be sent back to the caller; the `resolved` and `link` fields are for the core's logs.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum PathScopeError {
-    /// A pattern starts with `$NAME` and `NAME` is not one of the [`BaseDirs`].
-    #[error("scope pattern `{pattern}`: unknown variable `${name}`")]
-    UnknownVariable {
-        /// The pattern as written.
-        pattern: String,
-        /// The variable, without `$`.
-        name: String,
-    },
-    /// A pattern's variable names a directory that is relative, not Unicode, or contains `..`.
-    #[error(
-        "scope pattern `{pattern}`: the directory of `${name}` (`{}`) must be absolute, valid \
-         Unicode and without `..`",
-        dir.display()
-    )]
-    InvalidBaseDir {
-        /// The pattern as written.
-        pattern: String,
-        /// The variable, without `$`.
-        name: String,
-        /// Its directory.
-        dir: PathBuf,
-    },
-    /// A pattern neither is absolute nor starts with a variable.
-    #[error(
-        "scope pattern `{pattern}`: expected an absolute path or one starting with `$VARIABLE`"
-    )]
-    RelativePattern {
-        /// The pattern as written.
-        pattern: String,
-    },
-    /// A pattern contains a `..` component.
-    #[error("scope pattern `{pattern}`: `..` is not allowed in a pattern")]
-    ParentInPattern {
-        /// The pattern as written.
-        pattern: String,
-    },
-    /// A component of a pattern is not a valid glob (`a**`, `[a`).
-    #[error("scope pattern `{pattern}`: invalid glob `{component}`: {message}")]
-    InvalidGlob {
-        /// The pattern as written.
-        pattern: String,
-        /// The offending component.
-        component: String,
-        /// What is wrong with it.
-        message: String,
-    },
-    /// The requested path is relative.
-    #[error("`{}` is a relative path; only absolute paths can be checked", requested.display())]
-    Relative {
-        /// The path as requested.
-        requested: PathBuf,
-    },
-    /// The requested path, or the real path it resolves to, is not valid Unicode.
-    #[error("`{}` is not valid Unicode", requested.display())]
-    NotUnicode {
-        /// The path as requested.
-        requested: PathBuf,
-    },
-    /// Resolving the requested path met a symbolic link whose target does not exist.
-    #[error("`{}` goes through a dangling symbolic link", requested.display())]
-    DanglingSymlink {
-        /// The path as requested.
-        requested: PathBuf,
-        /// The dangling link.
-        link: PathBuf,
-    },
-    /// The file system could not resolve the requested path (permission denied, not a
-    /// directory, a symlink loop…).
-    #[error("cannot resolve `{}`: {source}", requested.display())]
-    Unresolvable {
-        /// The path as requested.
-        requested: PathBuf,
-        /// What the file system said.
-        source: io::Error,
-    },
-    /// A deny pattern matches the path.
-    #[error("`{}` is denied by the scope", requested.display())]
-    Denied {
-        /// The path as requested.
-        requested: PathBuf,
-        /// The lexical or real path that a deny pattern matched.
-        resolved: PathBuf,
-    },
-    /// No allow pattern matches the path.
-    #[error("`{}` is outside the scope", requested.display())]
-    NotAllowed {
-        /// The path as requested.
-        requested: PathBuf,
-        /// The path that was checked.
-        resolved: PathBuf,
-    },
+    /// Accepts the real path `path` if an allow pattern and no deny pattern matches it.
+    fn admit(&self, requested: &Path, path: &Path) -> Result<(), PathScopeError> {
+        let text = self.refuse_denied(requested, path)?;
+        if self
+            .allow
+            .iter()
+            .any(|pattern| pattern.matches(text, self.options))
+        {
+            Ok(())
+        } else {
+            Err(PathScopeError::NotAllowed {
+                requested: requested.to_owned(),
+                resolved: path.to_owned(),
+            })
+        }
+    }
 }

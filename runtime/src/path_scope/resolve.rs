@@ -1,17 +1,10 @@
-//! Turning a requested path into the lexical path and the real path that a scope checks.
+//! Paths as text: the lexical path of a request, and the real location of a path found through
+//! the file system by path (for the scope's own folders, named by its author, and to find which
+//! folder a path outside them leads into — never to open anything).
 
 use std::ffi::OsStr;
 use std::io;
 use std::path::{Component, Path, PathBuf};
-
-/// Why a path has no real path.
-#[derive(Debug)]
-pub(super) enum Error {
-    /// This symbolic link on the way points nowhere: creating through it would create its target.
-    Dangling(PathBuf),
-    /// Anything else the file system said, other than "not found".
-    Io(io::Error),
-}
 
 /// `path` with `.` removed and `..` applied to the components before it (never above the
 /// root); repeated and trailing separators are gone too, as [`Path::components`] drops them.
@@ -32,30 +25,31 @@ pub(super) fn lexical(path: &Path) -> PathBuf {
 }
 
 /// The real location of the lexically normal `path`: the longest existing prefix canonicalised,
-/// then the missing components appended as they are.
-pub(super) fn real(path: &Path) -> Result<PathBuf, Error> {
+/// then the missing components appended as they are. `None` if a dangling symbolic link is on
+/// the way or the file system says anything but "not found".
+pub(super) fn real(path: &Path) -> Option<PathBuf> {
     let mut existing = path;
     let mut missing: Vec<&OsStr> = Vec::new();
     loop {
         match std::fs::canonicalize(existing) {
             Ok(mut real) => {
                 real.extend(missing.iter().rev());
-                return Ok(real);
+                return Some(real);
             }
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
                 // The entry itself exists but what it leads to does not: a dangling symlink.
                 if std::fs::symlink_metadata(existing).is_ok() {
-                    return Err(Error::Dangling(existing.to_owned()));
+                    return None;
                 }
                 match (existing.parent(), existing.file_name()) {
                     (Some(parent), Some(name)) => {
                         missing.push(name);
                         existing = parent;
                     }
-                    _ => return Err(Error::Io(error)),
+                    _ => return None,
                 }
             }
-            Err(error) => return Err(Error::Io(error)),
+            Err(_) => return None,
         }
     }
 }
