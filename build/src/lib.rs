@@ -55,3 +55,60 @@ pub fn schemas() -> (String, String) {
         render(schemars::schema_for!(model::CapabilityFile)),
     )
 }
+
+/// What the fuzz targets in `fuzz/` drive: the parse → validate → resolve → generate pipeline
+/// on text held in memory. **Not public API**: it may change or go away in any release.
+#[doc(hidden)]
+pub mod __fuzz {
+    use crate::diagnostic::{Diagnostic, Source};
+    use crate::resolve::{self, Owner, ResolvedAcl};
+
+    /// What [`Builder::check`](crate::Builder::check) does, without the file system: the
+    /// permission file belongs both to the application (whose commands are `commands`) and to
+    /// a plugin named `fuzz` with the same commands; the capability file is the only one.
+    /// Returns the resolved ACL, its generated Rust and JSON, and every diagnostic (parse
+    /// errors included).
+    pub fn check(
+        permissions: &Source,
+        capabilities: &Source,
+        commands: &[&str],
+        target: &str,
+    ) -> (ResolvedAcl, String, String, Vec<Diagnostic>) {
+        let mut diagnostics = Vec::new();
+        let files = match crate::parse::permission_file(permissions) {
+            Ok(file) => vec![(permissions.clone(), file)],
+            Err(d) => {
+                diagnostics.push(d);
+                Vec::new()
+            }
+        };
+        let commands: Vec<String> = commands.iter().map(|&c| c.to_owned()).collect();
+        let mut owners = vec![
+            Owner {
+                plugin: None,
+                commands: commands.clone(),
+                commands_known: true,
+                files: files.clone(),
+            },
+            Owner {
+                plugin: Some("fuzz".to_owned()),
+                commands,
+                commands_known: true,
+                files,
+            },
+        ];
+        owners.extend(resolve::core_owners());
+        let capability_files = match crate::parse::capability_file(capabilities) {
+            Ok(caps) => vec![(capabilities.clone(), caps)],
+            Err(d) => {
+                diagnostics.push(d);
+                Vec::new()
+            }
+        };
+        let (acl, mut more) = resolve::resolve(&owners, &capability_files, target);
+        diagnostics.append(&mut more);
+        let rust = crate::generate::rust(&acl, "::gatehouse");
+        let json = crate::generate::json(&acl);
+        (acl, rust, json, diagnostics)
+    }
+}

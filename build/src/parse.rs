@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use crate::diagnostic::{Diagnostic, Severity, Source, Span};
+use crate::diagnostic::{Diagnostic, Source, Span};
 use crate::model::{Capability, PermissionFile};
 
 /// The `*.toml` and `*.json` files of a folder, sorted so that output does not depend on the
@@ -45,8 +45,12 @@ pub(crate) fn read(path: &Path) -> io::Result<Source> {
 fn parse<T: DeserializeOwned>(source: &Source) -> Result<T, Diagnostic> {
     if extension(&source.path) == Some("json") {
         serde_json::from_str(&source.text).map_err(|e| {
-            let message = json_message(&e);
-            Diagnostic::at_line(Severity::Error, source, e.line(), e.column(), message)
+            let start = json_offset(&source.text, e.line(), e.column());
+            let span = Span {
+                start,
+                end: start + 1,
+            };
+            Diagnostic::error(source, Some(span), json_message(&e))
         })
     } else {
         toml::from_str(&source.text).map_err(|e| {
@@ -57,6 +61,22 @@ fn parse<T: DeserializeOwned>(source: &Source) -> Result<T, Diagnostic> {
             Diagnostic::error(source, span, e.message().trim().to_owned())
         })
     }
+}
+
+/// The byte offset of serde_json's position. Its columns count bytes, and are 0 where nothing
+/// of the line was read (an empty file, the end after a newline); positions built from the
+/// offset count characters from 1, as TOML's do.
+fn json_offset(text: &str, line: usize, column: usize) -> usize {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let mut offset = (line_start + column.saturating_sub(1)).min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
 }
 
 fn json_message(e: &serde_json::Error) -> String {
@@ -156,5 +176,19 @@ mod tests {
         );
         let d = capability_file(&bad).expect_err("invalid");
         assert_eq!(d.position.map(|p| p.0), Some(3), "{d}");
+    }
+
+    /// Found by the `acl_json` fuzz target: serde_json says column 0 where nothing of the line
+    /// was read, and counts columns in bytes.
+    #[test]
+    fn json_positions_are_inside_the_file_and_count_characters() {
+        let d = permission_file(&source("empty.json", "")).expect_err("invalid");
+        assert_eq!(d.position, Some((1, 1)), "{d}");
+        let d = permission_file(&source("open.json", "{\n")).expect_err("invalid");
+        assert_eq!(d.position, Some((2, 1)), "{d}");
+        let d =
+            capability_file(&source("u.json", "{\"identifier\": \"é\" x}")).expect_err("invalid");
+        assert_eq!(d.position, Some((1, 20)), "{d}");
+        assert!(d.to_string().ends_with("\n  |                    ^"), "{d}");
     }
 }

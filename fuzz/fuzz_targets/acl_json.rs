@@ -1,0 +1,5 @@
+#![no_main]
+
+use gatehouse_fuzz::acl::{run, Format};
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| run(data, Format::Json));
