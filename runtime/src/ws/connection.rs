@@ -9,7 +9,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use super::admission::Open;
 use super::shared::{stopped, Shared};
@@ -32,16 +32,21 @@ mod code {
 /// Frames written per flush at most, so one busy connection cannot hold the writer forever.
 const BATCH: usize = 64;
 
-/// tungstenite's read buffer per connection (its default is 128 KiB, zero-filled before each
-/// read and resident for as long as the connection lives); a message larger than it is read
-/// into a buffer of the message's size.
-pub(crate) const READ_BUFFER: usize = 128 * 1024;
+/// tungstenite's read buffer per connection, and the most it reads per system call. Its
+/// default, 128 KiB, is zero-filled before each read and stays resident for as long as the
+/// connection lives: it was nearly all of an idle connection's memory. A message larger than
+/// this is still read whole, into a buffer of its own size.
+pub(crate) const READ_BUFFER: usize = 16 * 1024;
 /// How many bytes of frames tungstenite gathers before writing them to the socket (a flush
-/// writes them at once).
+/// writes them at once); the buffer only grows as far as the frames need.
 pub(crate) const WRITE_BUFFER: usize = 128 * 1024;
 
 /// Serves one upgraded connection until either side closes it or its window is revoked.
 /// `seat` counts it among its window's connections, `_open` among the server's.
+///
+/// The reader and the writer run concurrently on this one task: a reply the reader queues
+/// wakes the task it is already on, and the writer sends everything answered meanwhile in one
+/// flush; an idle connection costs one task.
 pub(crate) async fn run(
     shared: Arc<Shared>,
     socket: WebSocket,
@@ -53,30 +58,35 @@ pub(crate) async fn run(
     let caller = connection.caller().clone();
     let (sink, stream) = socket.split();
     let (close_tx, close_rx) = oneshot::channel();
-    let mut writer = tokio::spawn(write(sink, rx, close_rx, shared.limits.write_timeout));
-    let close = Reader {
-        shared: &shared,
-        caller: &caller,
-        connection: &connection,
-    }
-    .read(stream, &mut writer, &mut seat)
-    .await;
-    // What the connection started is cancelled (async) or skipped (blocking, not started).
-    connection.close();
-    if let Some((code, reason)) = &close {
-        tracing::debug!(
-            window = caller.label(),
-            code,
-            reason,
-            "gatehouse: closing WebSocket"
-        );
-    }
-    // The writer sends the close frame (or just stops), then closes the outbound queue.
-    let _ = close_tx.send(close);
-    if !writer.is_finished() {
-        let _ = tokio::time::timeout(shared.limits.write_timeout, &mut writer).await;
-        writer.abort();
-    }
+    let (writer_done, writer_ended) = oneshot::channel::<()>();
+    let timeout = shared.limits.write_timeout;
+    let writer = async move {
+        write(sink, rx, close_rx, timeout).await;
+        drop(writer_done);
+    };
+    let reader = async {
+        let close = Reader {
+            shared: &shared,
+            caller: &caller,
+            connection: &connection,
+        }
+        .read(stream, writer_ended, &mut seat)
+        .await;
+        // What the connection started is cancelled (async) or skipped (blocking, not started).
+        connection.close();
+        if let Some((code, reason)) = &close {
+            tracing::debug!(
+                window = caller.label(),
+                code,
+                reason,
+                "gatehouse: closing WebSocket"
+            );
+        }
+        // The writer sends the close frame (or just stops) within the write timeout, then
+        // closes the outbound queue.
+        let _ = close_tx.send(close);
+    };
+    tokio::join!(reader, writer);
     tracing::debug!(window = caller.label(), "gatehouse: WebSocket disconnected");
 }
 
@@ -90,31 +100,50 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     /// Reads frames until the connection should end; `Some` is the close frame to send.
+    /// `writer_ended` resolves when the writer stops (the socket is gone or the peer stopped
+    /// reading).
     async fn read(
         &self,
         mut stream: SplitStream<WebSocket>,
-        writer: &mut JoinHandle<()>,
+        mut writer_ended: oneshot::Receiver<()>,
         seat: &mut Seat,
     ) -> Option<Close> {
-        let limits = &self.shared.limits;
+        let idle = self.shared.limits.idle_timeout;
         let mut stopping = self.shared.stopping();
+        let stop = stopped(&mut stopping);
+        let revoked = seat.revoked();
+        // One timer for the connection's life, pushed back only when it fires: a frame costs a
+        // clock read, not a timer registration.
+        let sleep = tokio::time::sleep(idle);
+        tokio::pin!(stop, revoked, sleep);
+        let mut last = Instant::now();
         loop {
             let next = tokio::select! {
-                _ = stopped(&mut stopping) => {
+                // Frames first: the others are looked at whenever no frame is ready (tokio's
+                // budget makes a flood of frames yield regularly).
+                biased;
+                next = stream.next() => next,
+                () = &mut stop => {
                     return Some((code::GOING_AWAY, "server shutting down".into()));
                 }
-                () = seat.revoked() => {
+                () = &mut revoked => {
                     return Some((code::POLICY, "window revoked".into()));
                 }
-                // The writer ends only when the socket is gone or the peer stopped reading.
-                _ = &mut *writer => return None,
-                next = tokio::time::timeout(limits.idle_timeout, stream.next()) => next,
+                _ = &mut writer_ended => return None,
+                () = &mut sleep => {
+                    let due = last + idle;
+                    if Instant::now() >= due {
+                        return Some((code::GOING_AWAY, "idle timeout".into()));
+                    }
+                    sleep.as_mut().reset(due);
+                    continue;
+                }
             };
+            last = Instant::now();
             let message = match next {
-                Err(_) => return Some((code::GOING_AWAY, "idle timeout".into())),
-                Ok(None) => return None,
-                Ok(Some(Err(error))) => return self.read_error(error),
-                Ok(Some(Ok(message))) => message,
+                None => return None,
+                Some(Err(error)) => return self.read_error(error),
+                Some(Ok(message)) => message,
             };
             match message {
                 Message::Text(text) => {
