@@ -1,5 +1,6 @@
 //! The blocking client, for a child process with a plain `fn main` and no async runtime.
 
+use std::io::{Read, Write};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,15 +9,40 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::client::{to_reply, ClientBuilder, ClientError, LISTEN};
-use super::engine::{Ack, Engine, Handler, Sink, Waiter, SINK_CAPACITY};
+use super::builder::ClientBuilder;
+use super::engine::{Engine, Waiter};
+use super::error::ClientError;
+use super::handler::Handler;
+use super::inbox::Slot;
 use super::pending::Registration;
+use super::sink::{Sink, LISTEN, SINK_CAPACITY};
 use crate::error::RpcError;
+
+impl ClientBuilder {
+    /// A blocking client on this process's stdin and stdout.
+    pub fn stdio_blocking(self) -> BlockingClient {
+        self.connect_blocking(std::io::stdin(), std::io::stdout())
+    }
+
+    /// A blocking client on any pair of streams.
+    pub fn connect_blocking<R, W>(self, read: R, write: W) -> BlockingClient
+    where
+        R: Read + Send + 'static,
+        W: Write + Send + 'static,
+    {
+        BlockingClient {
+            engine: self.start(read, write, true),
+        }
+    }
+}
 
 /// The client a child process uses to talk to the core, without an async runtime: calls
 /// block the calling thread, handlers run on a thread of the client's.
 ///
-/// Cheap to clone; clones may be used from several threads at once.
+/// Cheap to clone; clones may be used from several threads at once. A call writes its request
+/// from the calling thread and, when no other call is reading, reads the core's messages on
+/// that thread until its reply arrives (handing on what is not its own), so a call costs no
+/// hand-off between threads.
 ///
 /// ```no_run
 /// use gatehouse_runtime::stdio::BlockingClient;
@@ -44,10 +70,6 @@ impl std::fmt::Debug for BlockingClient {
 }
 
 impl BlockingClient {
-    pub(crate) fn from_engine(engine: Arc<Engine>) -> Self {
-        Self { engine }
-    }
-
     /// A client on stdin and stdout with newline framing.
     pub fn stdio() -> BlockingClient {
         ClientBuilder::new().stdio_blocking()
@@ -68,16 +90,17 @@ impl BlockingClient {
         method: &str,
         params: impl Serialize,
     ) -> Result<T, ClientError> {
-        let (tx, rx) = mpsc::sync_channel(1);
-        let pending = &self.engine.pending;
+        let slot = Slot::new();
+        let engine = &self.engine;
+        let pending = &engine.pending;
         let id = pending
-            .register(Waiter::Blocking(tx))
+            .register(Waiter::Blocking(Arc::clone(&slot)))
             .ok_or(ClientError::Closed)?;
         let _registration = Registration { pending, id };
-        self.engine
-            .send(Engine::frame(Some(id), method, &params)?, None)?;
-        let result = rx.recv().map_err(|_| ClientError::Closed)??;
-        serde_json::from_str(result.get()).map_err(ClientError::Result)
+        engine.send_blocking(engine.request(Some(id), method, &params)?, false)?;
+        engine.wait_blocking(id, &slot, |result| {
+            serde_json::from_str(result.get()).map_err(ClientError::Result)
+        })
     }
 
     /// Sends the notification `method`; returns once it is written.
@@ -86,10 +109,8 @@ impl BlockingClient {
     ///
     /// As [`Client::notify`](super::Client::notify).
     pub fn notify(&self, method: &str, params: impl Serialize) -> Result<(), ClientError> {
-        let frame = Engine::frame(None, method, &params)?;
-        let (tx, rx) = mpsc::sync_channel(1);
-        self.engine.send(frame, Some(Ack::Blocking(tx)))?;
-        rx.recv().map_err(|_| ClientError::Closed)
+        let frame = self.engine.request(None, method, &params)?;
+        self.engine.send_blocking(frame, true)
     }
 
     /// Answers the core's calls of `method` with `handler`. Handlers run one at a time, in
@@ -99,9 +120,8 @@ impl BlockingClient {
         F: Fn(Value) -> Result<T, RpcError> + Send + Sync + 'static,
         T: Serialize + 'static,
     {
-        let handler = Arc::new(move |params: Value| to_reply(handler(params)));
         self.engine
-            .register(method.into(), Handler::Blocking(handler));
+            .register(method.into(), Handler::from_blocking(handler));
     }
 
     /// Listens to the core's event `event`; the receiver yields each event's payload.

@@ -5,6 +5,7 @@
 //! prefix over the limit, is refused before more than `max + READ_CHUNK` bytes are held.
 
 use std::io;
+use std::ops::Range;
 
 use super::Framing;
 
@@ -61,13 +62,19 @@ impl Decoder {
 
     /// The next complete frame, if the buffer holds one.
     pub(crate) fn frame(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
+        Ok(self.next_range()?.map(|range| self.buf[range].to_vec()))
+    }
+
+    /// Where the next complete frame lies in the buffer, if it holds one. The range stays valid
+    /// until the next call of [`room`](Self::room).
+    fn next_range(&mut self) -> Result<Option<Range<usize>>, FrameError> {
         match self.framing {
             Framing::Lines => self.line(),
             Framing::LengthPrefixed => self.prefixed(),
         }
     }
 
-    fn line(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
+    fn line(&mut self) -> Result<Option<Range<usize>>, FrameError> {
         loop {
             let data = &self.buf[self.start..self.end];
             let Some(at) = memchr::memchr(b'\n', &data[self.searched..]) else {
@@ -85,20 +92,20 @@ impl Decoder {
             }
             let too_large = line.len() > self.max;
             let blank = line.iter().all(u8::is_ascii_whitespace);
-            let frame = (!too_large && !blank).then(|| line.to_vec());
+            let frame = self.start..self.start + line.len();
             self.start += newline + 1;
             self.searched = 0;
             if too_large {
                 return Err(FrameError::TooLarge { limit: self.max });
             }
             // Blank lines (a stray `print()`) carry nothing; skip them.
-            if frame.is_some() {
-                return Ok(frame);
+            if !blank {
+                return Ok(Some(frame));
             }
         }
     }
 
-    fn prefixed(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
+    fn prefixed(&mut self) -> Result<Option<Range<usize>>, FrameError> {
         let data = &self.buf[self.start..self.end];
         let Some(len) = self.announced() else {
             return Ok(None);
@@ -109,7 +116,7 @@ impl Decoder {
         if data.len() < PREFIX + len {
             return Ok(None);
         }
-        let frame = data[PREFIX..PREFIX + len].to_vec();
+        let frame = self.start + PREFIX..self.start + PREFIX + len;
         self.start += PREFIX + len;
         Ok(Some(frame))
     }
@@ -206,13 +213,22 @@ impl<R: io::Read> FrameReader<R> {
     }
 
     /// The next frame; `None` at the end of the stream.
+    #[cfg(test)]
     pub(crate) fn next(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
+        Ok(self.next_borrowed()?.map(<[u8]>::to_vec))
+    }
+
+    /// The next frame, borrowed from the read buffer (no copy); `None` at the end of the stream.
+    pub(crate) fn next_borrowed(&mut self) -> Result<Option<&[u8]>, FrameError> {
         loop {
-            if let Some(frame) = self.decoder.frame()? {
-                return Ok(Some(frame));
+            if let Some(range) = self.decoder.next_range()? {
+                return Ok(Some(&self.decoder.buf[range]));
             }
             match self.inner.read(self.decoder.room()) {
-                Ok(0) => return self.decoder.finish(),
+                Ok(0) => {
+                    self.decoder.finish()?;
+                    return Ok(None);
+                }
                 Ok(n) => self.decoder.filled(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e.into()),
@@ -288,6 +304,45 @@ pub(crate) fn encode(framing: Framing, frame: &[u8], out: &mut Vec<u8>) -> io::R
     Ok(())
 }
 
+/// Starts a frame at the end of `out`, for writing its JSON in place: leaves room for the length
+/// prefix. Returns where the JSON starts; finish with [`end`].
+pub(crate) fn begin(framing: Framing, out: &mut Vec<u8>) -> usize {
+    if framing == Framing::LengthPrefixed {
+        out.extend_from_slice(&[0; PREFIX]);
+    }
+    out.len()
+}
+
+/// Finishes the frame whose JSON starts at `start` (from [`begin`]) as [`encode`] would have
+/// written it, without copying it.
+pub(crate) fn end(framing: Framing, out: &mut Vec<u8>, start: usize) -> io::Result<()> {
+    match framing {
+        Framing::Lines => {
+            if let Some(json) = out.get_mut(start..) {
+                if memchr::memchr(b'\n', json).is_some() {
+                    json.iter_mut()
+                        .filter(|b| **b == b'\n')
+                        .for_each(|b| *b = b' ');
+                }
+            }
+            out.push(b'\n');
+        }
+        Framing::LengthPrefixed => {
+            let len = out.len().saturating_sub(start);
+            let len = u32::try_from(len).map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "a message of 4 GiB or more cannot be length-prefixed",
+                )
+            })?;
+            if let Some(prefix) = out.get_mut(start.saturating_sub(PREFIX)..start) {
+                prefix.copy_from_slice(&len.to_be_bytes());
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,6 +400,21 @@ mod tests {
                 frames(Framing::LengthPrefixed, &data, step, 5000),
                 messages.iter().map(|m| m.to_vec()).collect::<Vec<_>>()
             );
+        }
+    }
+
+    #[test]
+    fn frames_written_in_place_match_encoded_ones() {
+        for framing in [Framing::Lines, Framing::LengthPrefixed] {
+            for json in [&b"{\"a\":\n[1,\r\n2]}"[..], b"[]", b""] {
+                let mut expected = b"before".to_vec();
+                encode(framing, json, &mut expected).expect("encodes");
+                let mut out = b"before".to_vec();
+                let start = begin(framing, &mut out);
+                out.extend_from_slice(json);
+                end(framing, &mut out, start).expect("ends");
+                assert_eq!(out, expected, "{framing:?}");
+            }
         }
     }
 

@@ -40,8 +40,6 @@ pub(crate) struct Envelope {
     pub(crate) id: Option<Box<RawValue>>,
     #[serde(default, deserialize_with = "present")]
     pub(crate) method: Option<Box<RawValue>>,
-    #[serde(default)]
-    pub(crate) params: Option<Box<RawValue>>,
     #[serde(default, deserialize_with = "present")]
     pub(crate) result: Option<Box<RawValue>>,
     #[serde(default, deserialize_with = "present")]
@@ -69,10 +67,61 @@ impl Envelope {
             _ => Err(None),
         }
     }
+}
+
+/// [`Envelope`] borrowing its members from the message it was read from, for the child's reader:
+/// nothing is copied until a member is handed on.
+#[derive(Deserialize)]
+pub(crate) struct Incoming<'a> {
+    #[serde(default, borrow, deserialize_with = "present")]
+    pub(crate) id: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    pub(crate) method: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub(crate) params: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    pub(crate) result: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    pub(crate) error: Option<&'a RawValue>,
+}
+
+impl<'a> Incoming<'a> {
+    /// Whether this is a reply: no `method`, and a `result` or an `error`.
+    pub(crate) fn is_reply(&self) -> bool {
+        self.method.is_none() && (self.result.is_some() || self.error.is_some())
+    }
+
+    /// The reply's id, when it is one of ours (a positive integer).
+    pub(crate) fn reply_id(&self) -> Option<u64> {
+        self.id?.get().parse().ok()
+    }
+
+    /// The reply's outcome: the result, or the error. `Err(None)` for a malformed reply.
+    pub(crate) fn outcome(&self) -> Result<&'a RawValue, Option<RpcError>> {
+        match (self.result, self.error) {
+            (Some(result), None) => Ok(result),
+            (None, Some(error)) => Err(serde_json::from_str::<WireError>(error.get())
+                .ok()
+                .map(WireError::into_rpc)),
+            _ => Err(None),
+        }
+    }
+
+    /// Whether the method is the string `name` (compared as JSON text, escapes decoded).
+    pub(crate) fn method_is(&self, name: &str) -> bool {
+        let Some(method) = self.method else {
+            return false;
+        };
+        let text = method.get();
+        match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+            Some(plain) if !plain.contains('\\') => plain == name,
+            _ => serde_json::from_str::<String>(text).is_ok_and(|m| m == name),
+        }
+    }
 
     /// The method name, when it is a string.
     pub(crate) fn method_name(&self) -> Option<String> {
-        serde_json::from_str(self.method.as_ref()?.get()).ok()
+        serde_json::from_str(self.method?.get()).ok()
     }
 }
 
@@ -84,22 +133,33 @@ pub(crate) fn request<P: Serialize + ?Sized>(
     params: &P,
 ) -> Result<Vec<u8>, serde_json::Error> {
     let mut out = Vec::with_capacity(64 + method.len());
+    write_request(&mut out, id, method, params)?;
+    Ok(out)
+}
+
+/// [`request`], appended to `out`. On an error, `out` may hold part of the request.
+pub(crate) fn write_request<P: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    id: Option<u64>,
+    method: &str,
+    params: &P,
+) -> Result<(), serde_json::Error> {
     out.extend_from_slice(br#"{"jsonrpc":"2.0","#);
     if let Some(id) = id {
         // Writing into a Vec cannot fail.
         let _ = write!(out, r#""id":{id},"#);
     }
     out.extend_from_slice(br#""method":"#);
-    serde_json::to_writer(&mut out, method)?;
+    serde_json::to_writer(&mut *out, method)?;
     let before = out.len();
     out.extend_from_slice(br#","params":"#);
     let at = out.len();
-    serde_json::to_writer(&mut out, params)?;
+    serde_json::to_writer(&mut *out, params)?;
     if &out[at..] == b"null" {
         out.truncate(before);
     }
     out.push(b'}');
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -129,6 +189,32 @@ mod tests {
             .into_outcome()
             .expect_err("both")
             .is_none());
+    }
+
+    #[test]
+    fn incoming_messages_borrow_what_they_carry() {
+        let text = br#"{"jsonrpc":"2.0","result":{"a":[1,"x"]},"id":7}"#;
+        let reply: Incoming<'_> = serde_json::from_slice(text).expect("parses");
+        assert!(reply.is_reply());
+        assert_eq!(reply.reply_id(), Some(7));
+        assert_eq!(
+            reply.outcome().ok().map(RawValue::get),
+            Some(r#"{"a":[1,"x"]}"#)
+        );
+        let text = br#"{"id":null,"error":{"code":-32700,"message":"parse error"}}"#;
+        let error: Incoming<'_> = serde_json::from_slice(text).expect("parses");
+        assert_eq!(error.reply_id(), None);
+        let rpc = error.outcome().expect_err("an error").expect("well-formed");
+        assert_eq!(rpc.code(), ErrorCode::ParseError);
+        let text = br#"{"method":"gatehouse:\u0063hannel","params":{"channel":1}}"#;
+        let note: Incoming<'_> = serde_json::from_slice(text).expect("parses");
+        assert!(!note.is_reply() && note.id.is_none());
+        assert!(note.method_is("gatehouse:channel"));
+        assert!(!note.method_is("gatehouse"));
+        let text = br#"{"id":1,"method":null,"result":1}"#;
+        let odd: Incoming<'_> = serde_json::from_slice(text).expect("parses");
+        assert!(!odd.is_reply() && !odd.method_is("null"));
+        assert_eq!(odd.method_name(), None);
     }
 
     #[test]

@@ -52,19 +52,33 @@
 //! message (it is answered with an error and otherwise ignored). Log to stderr.
 //!
 //! The feature `stdio-client` gives a child this module alone: it needs no dependency beyond
-//! what the runtime already has (the client reads and writes on two threads of its own, which
-//! also keeps a blocked read of stdin from holding up the exit of a tokio program). The feature
+//! what the runtime already has. The client has a reader thread and a writer thread of its
+//! own, which serve it when no caller does (and keep a blocked read of stdin from holding up
+//! the exit of a tokio program); a call writes its own request when the pipe is idle, and a
+//! [`BlockingClient`] call reads its own reply when no other call is reading. The feature
 //! `stdio` adds the core side, the module `process`, and implies `stdio-client`.
 
+// Layers, each using only those below it: the clients (`client`, `blocking`) → `builder` →
+// `engine` → `inbox`, `outbox`, `handler`, `sink` → `frame`, `message`, `pending`, `error`.
 mod blocking;
+mod builder;
 mod client;
 mod engine;
+mod error;
 pub(crate) mod frame;
+mod handler;
+mod inbox;
 pub(crate) mod message;
+mod outbox;
 pub(crate) mod pending;
+mod sink;
+#[cfg(all(test, unix))]
+mod tests;
 
 pub use blocking::{BlockingClient, BlockingMessages};
-pub use client::{Client, ClientBuilder, ClientError, Messages};
+pub use builder::ClientBuilder;
+pub use client::{Client, Messages};
+pub use error::ClientError;
 
 /// How messages are delimited on the pipes.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]

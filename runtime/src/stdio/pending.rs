@@ -57,6 +57,7 @@ impl<W> Pending<W> {
     }
 
     /// Whether [`close`](Self::close) was called.
+    #[cfg(test)]
     pub(crate) fn is_closed(&self) -> bool {
         self.lock().closed
     }
