@@ -360,3 +360,35 @@ async fn batch_entries_run_together_and_replies_keep_their_order() {
         ])
     );
 }
+
+#[tokio::test]
+async fn the_version_may_be_escaped_and_params_may_not_be_null() {
+    let router = router();
+    let caller = router.caller(CallerInfo::local("main"));
+    // Member order decides between the single-pass and the two-pass read; both must agree.
+    for (message, expected) in [
+        (
+            r#"{"jsonrpc":"2\u002e0","method":"subtract","params":[3,1],"id":1}"#,
+            json!({"jsonrpc": "2.0", "result": 2, "id": 1}),
+        ),
+        (
+            r#"{"params":[3,1],"method":"subtract","jsonrpc":"\u0032.0","id":1}"#,
+            json!({"jsonrpc": "2.0", "result": 2, "id": 1}),
+        ),
+        (
+            r#"{"jsonrpc":"2.0","method":"get_data","params":null,"id":1}"#,
+            json!({"jsonrpc": "2.0", "error": {"code": -32600}, "id": 1}),
+        ),
+        (
+            r#"{"params":null,"jsonrpc":"2.0","method":"get_data","id":1}"#,
+            json!({"jsonrpc": "2.0", "error": {"code": -32600}, "id": 1}),
+        ),
+    ] {
+        let reply = router
+            .handle(&caller, message.as_bytes())
+            .await
+            .expect("a reply");
+        let reply: Value = serde_json::from_slice(&reply).expect("JSON");
+        assert_eq!(normalise(reply), expected, "{message}");
+    }
+}

@@ -182,8 +182,9 @@ pub(crate) fn read_request(bytes: &[u8]) -> Result<Request<'_>, Invalid<'_>> {
         id,
         error: RpcError::invalid_request(message),
     };
-    match envelope.jsonrpc.into_option() {
-        Some(v) if v.get() == "\"2.0\"" => {}
+    // The version is a string: written with escapes (`"2\u002e0"`) it is still "2.0".
+    match envelope.jsonrpc.into_option().and_then(string_of) {
+        Some(version) if version == "2.0" => {}
         _ => return Err(invalid("invalid request: `jsonrpc` must be \"2.0\"")),
     }
     let method = match envelope.method.into_option() {
@@ -192,9 +193,9 @@ pub(crate) fn read_request(bytes: &[u8]) -> Result<Request<'_>, Invalid<'_>> {
         }
         None => return Err(invalid("invalid request: `method` is missing")),
     };
+    // `null` is neither: only leaving `params` out means "no parameters".
     let params = match envelope.params.into_option() {
         None => None,
-        Some(raw) if raw.get() == "null" => None,
         Some(raw) if matches!(raw.get().as_bytes().first(), Some(b'{' | b'[')) => Some(raw),
         Some(_) => {
             return Err(invalid(
@@ -277,6 +278,24 @@ mod tests {
     }
 
     #[test]
+    fn an_escaped_version_is_the_version() {
+        for version in [r#""2\u002e0""#, r#""\u0032.0""#, r#""\u0032\u002E\u0030""#] {
+            let msg = format!(r#"{{"jsonrpc":{version},"method":"m","id":1}}"#);
+            let r = read_request(msg.as_bytes())
+                .map_err(|e| e.error)
+                .unwrap_or_else(|e| panic!("{msg}: {e:?}"));
+            assert_eq!(r.method, "m");
+        }
+        for version in [r#""2\u002e00""#, r#""2\u002c0""#, r#""\u0032""#] {
+            let msg = format!(r#"{{"jsonrpc":{version},"method":"m","id":1}}"#);
+            let Err(e) = read_request(msg.as_bytes()) else {
+                panic!("accepted {msg}")
+            };
+            assert_eq!(e.error.code(), ErrorCode::InvalidRequest, "{msg}");
+        }
+    }
+
+    #[test]
     fn invalid_requests() {
         for (msg, code, id) in [
             (
@@ -296,6 +315,11 @@ mod tests {
             ),
             (
                 br#"{"jsonrpc":"2.0","method":"m","params":3,"id":1}"#,
+                ErrorCode::InvalidRequest,
+                Some("1"),
+            ),
+            (
+                br#"{"jsonrpc":"2.0","method":"m","params":null,"id":1}"#,
                 ErrorCode::InvalidRequest,
                 Some("1"),
             ),
