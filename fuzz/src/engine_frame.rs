@@ -19,6 +19,7 @@ use gatehouse::{
 };
 use gatehouse_runtime::limits::{check_depth, Limits};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// The commands the router serves, in the order of [`CALLS`].
@@ -242,12 +243,7 @@ pub fn run(frame: &[u8]) {
         check_reply(frame, reply);
     }
     for queued in std::iter::from_fn(|| s.main_rx.try_recv()) {
-        if let Err(e) = serde_json::from_slice::<Value>(&queued) {
-            panic!(
-                "a queued frame is not JSON ({e}): {}",
-                String::from_utf8_lossy(&queued)
-            );
-        }
+        json(&queued, "a queued frame");
     }
 
     let before = calls();
@@ -264,12 +260,36 @@ pub fn run(frame: &[u8]) {
     while s.widget_rx.try_recv().is_some() {}
 }
 
+/// `bytes` as JSON; `None` when it holds a number past `f64` (`1e400`), which is JSON but which
+/// serde_json refuses to hold (a request's own id or value, echoed back as it was written).
+///
+/// # Panics
+///
+/// When `bytes` is no JSON text.
+fn json(bytes: &[u8], what: &str) -> Option<Value> {
+    match serde_json::from_slice(bytes) {
+        Ok(value) => Some(value),
+        Err(e) if e.to_string().starts_with("number out of range") => {
+            if let Err(e) = serde_json::from_slice::<Box<RawValue>>(bytes) {
+                panic!(
+                    "{what} is not JSON ({e}): {}",
+                    String::from_utf8_lossy(bytes)
+                );
+            }
+            None
+        }
+        Err(e) => panic!(
+            "{what} is not JSON ({e}): {}",
+            String::from_utf8_lossy(bytes)
+        ),
+    }
+}
+
 /// The reply is JSON, and answers the request's ids.
 fn check_reply(frame: &[u8], reply: &[u8]) {
     let text = String::from_utf8_lossy(reply);
-    let reply: Value = match serde_json::from_slice(reply) {
-        Ok(reply) => reply,
-        Err(e) => panic!("the reply is not JSON ({e}): {text}"),
+    let Some(reply) = json(reply, "the reply") else {
+        return;
     };
     let Some(request) = Message::read(frame) else {
         return;
@@ -283,11 +303,9 @@ fn check_reply(frame: &[u8], reply: &[u8]) {
                 panic!("reply id {got:?} for request id {id}: {text}");
             }
         }
-        (Message::Single(None), Value::Object(reply)) => {
-            // Notifications get no reply, unless the message was not a valid one.
-            if reply.get("error").is_none() {
-                panic!("a reply with a result to a notification: {text}");
-            }
+        // Notifications get no reply, unless the message was not a valid one.
+        (Message::Single(None), Value::Object(reply)) if reply.get("error").is_none() => {
+            panic!("a reply with a result to a notification: {text}");
         }
         (Message::Batch(count, ids), Value::Array(replies)) => {
             if replies.len() > count {

@@ -9,8 +9,11 @@ pub mod engine_frame;
 pub mod path_scope;
 pub mod stdio_frame;
 
+/// A target's body: panics when an invariant breaks.
+pub type Target = fn(&[u8]);
+
 /// The targets by name, for the replay test.
-pub const TARGETS: [(&str, fn(&[u8])); 5] = [
+pub const TARGETS: [(&str, Target); 5] = [
     ("engine_frame", engine_frame::run),
     ("stdio_frame", stdio_frame::run),
     ("acl_toml", |data| acl::run(data, acl::Format::Toml)),
