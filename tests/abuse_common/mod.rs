@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -29,10 +29,11 @@ use tokio_tungstenite::WebSocketStream;
 /// How long any single wait may take.
 pub const WAIT: Duration = Duration::from_secs(20);
 
-/// The unloaded p99 used as the baseline is at least this. Two cores shared with other builds
-/// put single samples of a loopback round trip at hundreds of microseconds now and then; a
-/// baseline below a millisecond would make "3× the baseline" a test of the scheduler, not of
-/// the server. A millisecond still catches what the defects did (200× slower writes).
+/// The unloaded p99 used as the baseline is at least this (the value `tests/abuse.rs` uses).
+/// An unloaded loopback round trip is 150–300 µs in a debug build here, but two cores shared
+/// with other builds put the p99 of a quiet run at 1–4 ms now and then, and any flood of
+/// frames, plain reads included, at 2.5–9 ms; below 2 ms, "3× the baseline" would test the
+/// scheduler, not the server. It still catches what the defects did (writes 200× slower).
 pub const NOISE_FLOOR: Duration = Duration::from_millis(2);
 
 /// How many calls a p99 is taken over.
@@ -44,11 +45,8 @@ pub const NOTE_CHANGED: &str = "note-changed";
 pub const LISTEN: &str = "plugin:event|listen";
 pub const UNLISTEN: &str = "plugin:event|unlisten";
 
-/// The rate the runtime holds each warning's call site to (`runtime/src/log.rs`): a burst of
-/// 20, then 5 a second; each message let through after a suppressed spell comes with one
-/// summary line.
-pub const LOG_BURST: u64 = 20;
-pub const LOG_PER_SECOND: u64 = 5;
+mod warnings;
+pub use warnings::*;
 
 pub type Ws = WebSocketStream<TcpStream>;
 
@@ -317,78 +315,4 @@ pub fn attacker_runtime() -> tokio::runtime::Runtime {
 pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     static SERIAL: Mutex<()> = Mutex::new(());
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Counts `WARN` and `ERROR` events per call site (`file:line`), for the whole process.
-#[derive(Default)]
-pub struct Warnings {
-    by_site: Mutex<HashMap<String, u64>>,
-}
-
-impl Warnings {
-    /// The process's counter, installed as the global subscriber on first use.
-    pub fn installed() -> &'static Arc<Warnings> {
-        static WARNINGS: OnceLock<Arc<Warnings>> = OnceLock::new();
-        WARNINGS.get_or_init(|| {
-            let warnings = Arc::new(Warnings::default());
-            tracing::subscriber::set_global_default(Arc::clone(&warnings))
-                .expect("no other global subscriber");
-            warnings
-        })
-    }
-
-    /// The counts so far, by call site.
-    pub fn snapshot(&self) -> HashMap<String, u64> {
-        self.by_site
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// Asserts that no call site logged more since `before` than the rate limit allows over
-    /// `elapsed`, and returns the total logged since `before`.
-    pub fn assert_rate_limited(&self, before: &HashMap<String, u64>, elapsed: Duration) -> u64 {
-        let allowed = 2 * (LOG_BURST + LOG_PER_SECOND * (elapsed.as_secs() + 1));
-        let now = self.snapshot();
-        let mut total = 0;
-        for (site, &n) in &now {
-            let grown = n - before.get(site).copied().unwrap_or(0);
-            total += grown;
-            assert!(
-                grown <= allowed,
-                "{site} logged {grown} warnings in {elapsed:?} (rate limit: {allowed})"
-            );
-        }
-        total
-    }
-}
-
-impl tracing::Subscriber for Warnings {
-    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
-        *metadata.level() <= tracing::Level::WARN
-    }
-    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
-        Some(tracing::level_filters::LevelFilter::WARN)
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        let meta = event.metadata();
-        let site = format!(
-            "{}:{}",
-            meta.file().unwrap_or("?"),
-            meta.line().unwrap_or(0)
-        );
-        *self
-            .by_site
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(site)
-            .or_default() += 1;
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
 }
