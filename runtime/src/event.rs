@@ -7,8 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
@@ -36,14 +35,26 @@ pub(crate) const EMIT_TO: &str = "plugin:event|emit_to";
 #[derive(Default)]
 pub(crate) struct EventHub {
     next_id: AtomicU64,
+    /// Numbers the emits, for [`Link::full_at`].
+    emits: AtomicU64,
     registry: Mutex<Registry>,
 }
 
 struct Listener {
     id: u64,
-    label: Box<str>,
+    label: Arc<str>,
     channel: u64,
+    link: Arc<Link>,
+}
+
+/// What the listeners of one connection share: its queue, and what emits learnt of it.
+struct Link {
     outbound: Outbound,
+    /// The emit that last found the queue full: its other listeners are skipped by that emit
+    /// (a queue full a moment ago is not worth building another frame for).
+    full_at: AtomicU64,
+    /// Whether an emit found the connection gone.
+    closed: AtomicBool,
 }
 
 /// The listeners of one event, shared with the emits reading them.
@@ -68,7 +79,8 @@ struct Place {
 }
 
 struct Connection {
-    outbound: Outbound,
+    link: Arc<Link>,
+    label: Arc<str>,
     listeners: HashSet<u64>,
 }
 
@@ -76,9 +88,15 @@ struct Connection {
 const SWEEP_FLOOR: usize = 16;
 
 impl Registry {
-    /// Adds a listener of `event` for `outbound`'s connection, within its limit.
-    fn add(&mut self, listener: Listener, event: &str) -> Result<(), RpcError> {
-        let outbound = &listener.outbound;
+    /// Adds listener `id` of `event` for `outbound`'s connection, within its limit.
+    fn add(
+        &mut self,
+        id: u64,
+        event: &str,
+        label: &str,
+        channel: u64,
+        outbound: &Outbound,
+    ) -> Result<(), RpcError> {
         let key = outbound.key();
         let limit = outbound.max_listeners();
         let held = self.connections.get(&key).map_or(0, |c| c.listeners.len());
@@ -88,15 +106,27 @@ impl Registry {
         if held == 0 {
             self.sweep();
         }
-        let id = listener.id;
-        self.connections
-            .entry(key)
-            .or_insert_with(|| Connection {
+        let connection = self.connections.entry(key).or_insert_with(|| Connection {
+            link: Arc::new(Link {
                 outbound: outbound.clone(),
-                listeners: HashSet::new(),
-            })
-            .listeners
-            .insert(id);
+                full_at: AtomicU64::new(0),
+                closed: AtomicBool::new(false),
+            }),
+            label: Arc::from(label),
+            listeners: HashSet::new(),
+        });
+        connection.listeners.insert(id);
+        let listener = Listener {
+            id,
+            // A connection is one caller, so one label; share it unless told otherwise.
+            label: if *connection.label == *label {
+                Arc::clone(&connection.label)
+            } else {
+                Arc::from(label)
+            },
+            channel,
+            link: Arc::clone(&connection.link),
+        };
         let name = match self.events.get_key_value(event) {
             Some((name, _)) => Arc::clone(name),
             None => Arc::from(event),
@@ -143,7 +173,7 @@ impl Registry {
         if list.is_empty() {
             self.events.remove(&place.event);
         }
-        let key = removed.outbound.key();
+        let key = removed.link.outbound.key();
         if let Some(connection) = self.connections.get_mut(&key) {
             connection.listeners.remove(&id);
             if connection.listeners.is_empty() {
@@ -172,7 +202,7 @@ impl Registry {
         let gone: Vec<usize> = self
             .connections
             .iter()
-            .filter(|(_, c)| c.outbound.is_closed())
+            .filter(|(_, c)| c.link.outbound.is_closed())
             .map(|(&key, _)| key)
             .collect();
         for key in gone {
@@ -201,13 +231,7 @@ impl EventHub {
         outbound: &Outbound,
     ) -> Result<u64, RpcError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let listener = Listener {
-            id,
-            label: label.into(),
-            channel,
-            outbound: outbound.clone(),
-        };
-        self.registry().add(listener, event)?;
+        self.registry().add(id, event, label, channel, outbound)?;
         Ok(id)
     }
 
@@ -216,7 +240,7 @@ impl EventHub {
         let mut registry = self.registry();
         let owned = registry
             .get(event, id)
-            .is_some_and(|l| l.outbound.same_queue(outbound));
+            .is_some_and(|l| l.link.outbound.same_queue(outbound));
         if owned {
             registry.remove(id);
         }
@@ -236,35 +260,35 @@ impl EventHub {
         let Some(list) = self.registry().events.get(event).cloned() else {
             return 0;
         };
+        let this = self.emits.fetch_add(1, Ordering::Relaxed) + 1;
+        let frame = EventFrame::new(event, payload);
         let mut delivered = 0;
         let mut full = 0;
-        // Connections found full or closed during this emit: their other listeners are skipped
-        // (a queue that was full a moment ago is not worth building another frame for).
-        let mut full_queues: HashSet<usize> = HashSet::new();
-        let mut closed: HashSet<usize> = HashSet::new();
+        let mut full_queues = 0;
+        let mut closed: Vec<usize> = Vec::new();
         for l in list.iter() {
             if target.is_some_and(|t| t != &*l.label) {
                 continue;
             }
-            let key = l.outbound.key();
-            if full_queues.contains(&key) {
+            let link = &*l.link;
+            if link.full_at.load(Ordering::Relaxed) == this {
                 full += 1;
                 continue;
             }
-            if closed.contains(&key) {
+            if link.closed.load(Ordering::Relaxed) {
                 continue;
             }
-            match l
-                .outbound
-                .send(event_frame(l.channel, event, l.id, payload))
-            {
+            match link.outbound.send(frame.to(l.channel, l.id)) {
                 Ok(()) => delivered += 1,
                 Err(SendError::Full) => {
                     full += 1;
-                    full_queues.insert(key);
+                    full_queues += 1;
+                    link.full_at.store(this, Ordering::Relaxed);
                 }
                 Err(SendError::Closed) => {
-                    closed.insert(key);
+                    if !link.closed.swap(true, Ordering::Relaxed) {
+                        closed.push(link.outbound.key());
+                    }
                 }
             }
         }
@@ -272,7 +296,7 @@ impl EventHub {
             crate::log::warn_limited!(
                 event,
                 listeners = full,
-                connections = full_queues.len(),
+                connections = full_queues,
                 "event not delivered: listeners are not reading their messages"
             );
         }
@@ -319,15 +343,67 @@ impl EventHub {
     }
 }
 
-/// `{"jsonrpc":"2.0","method":"gatehouse:channel","params":{"channel":C,"message":{"event":E,"id":I,"payload":P}}}`
-fn event_frame(channel: u64, event: &str, id: u64, payload: &str) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(112 + event.len() + payload.len());
-    // Event names are checked to need no escaping; writing into a Vec cannot fail.
-    let _ = write!(
-        frame,
-        r#"{{"jsonrpc":"2.0","method":"{CHANNEL_METHOD}","params":{{"channel":{channel},"message":{{"event":"{event}","id":{id},"payload":{payload}}}}}}}"#
-    );
-    frame
+/// The frames of one emit: `{"jsonrpc":"2.0","method":"gatehouse:channel","params":{"channel":C,
+/// "message":{"event":E,"id":I,"payload":P}}}`, of which only `C` and `I` differ from one
+/// listener to the next; the rest is written once.
+struct EventFrame {
+    /// `,"message":{"event":E,"id":`
+    middle: Vec<u8>,
+    /// `,"payload":P}}}`
+    tail: Vec<u8>,
+}
+
+impl EventFrame {
+    const HEAD: &'static [u8] = b"{\"jsonrpc\":\"2.0\",\"method\":\"";
+    const CHANNEL: &'static [u8] = b"\",\"params\":{\"channel\":";
+
+    /// Event names are checked to need no escaping; `payload` is JSON text.
+    fn new(event: &str, payload: &str) -> Self {
+        let mut middle = Vec::with_capacity(32 + event.len());
+        middle.extend_from_slice(b",\"message\":{\"event\":\"");
+        middle.extend_from_slice(event.as_bytes());
+        middle.extend_from_slice(b"\",\"id\":");
+        let mut tail = Vec::with_capacity(16 + payload.len());
+        tail.extend_from_slice(b",\"payload\":");
+        tail.extend_from_slice(payload.as_bytes());
+        tail.extend_from_slice(b"}}}");
+        Self { middle, tail }
+    }
+
+    /// The frame for the listener `id` on channel `channel`.
+    fn to(&self, channel: u64, id: u64) -> Vec<u8> {
+        let mut frame = Vec::with_capacity(
+            Self::HEAD.len()
+                + CHANNEL_METHOD.len()
+                + Self::CHANNEL.len()
+                + self.middle.len()
+                + self.tail.len()
+                + 40,
+        );
+        frame.extend_from_slice(Self::HEAD);
+        frame.extend_from_slice(CHANNEL_METHOD.as_bytes());
+        frame.extend_from_slice(Self::CHANNEL);
+        push_u64(&mut frame, channel);
+        frame.extend_from_slice(&self.middle);
+        push_u64(&mut frame, id);
+        frame.extend_from_slice(&self.tail);
+        frame
+    }
+}
+
+/// Appends `n` in decimal.
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Event names: non-empty, ASCII alphanumerics and `-`, `/`, `:`, `_` (as in Tauri).
@@ -565,13 +641,19 @@ mod tests {
 
     #[test]
     fn frames_are_valid_json() {
-        let frame = event_frame(4, "a:b", 9, r#"{"x":[1,2]}"#);
+        let frame = EventFrame::new("a:b", r#"{"x":[1,2]}"#).to(4, 9);
         let value: serde_json::Value = serde_json::from_slice(&frame).expect("valid JSON");
         assert_eq!(
             value,
             serde_json::json!({"jsonrpc": "2.0", "method": "gatehouse:channel", "params":
                 {"channel": 4, "message": {"event": "a:b", "id": 9, "payload": {"x": [1, 2]}}}})
         );
+        for n in [0, 7, 10, 99, 1_000_000, u64::MAX] {
+            let frame = EventFrame::new("e", "null").to(n, n);
+            let value: serde_json::Value = serde_json::from_slice(&frame).expect("valid JSON");
+            assert_eq!(value["params"]["channel"], n, "{n}");
+            assert_eq!(value["params"]["message"]["id"], n, "{n}");
+        }
     }
 
     fn connection(max_listeners: usize, capacity: usize) -> (Outbound, OutboundReceiver) {
