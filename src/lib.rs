@@ -65,6 +65,10 @@ pub use gatehouse_runtime::{
     ScopeList, ScopeValues, SendError, State, CHANNEL_METHOD,
 };
 
+/// What a caller may cost the core: the [`Limits`](limits::Limits) every transport enforces,
+/// and the error codes a caller gets when it hits one.
+pub use gatehouse_runtime::limits;
+
 /// The WebSocket + HTTP transport for browser frontends (feature `ws`).
 #[cfg(feature = "ws")]
 pub use gatehouse_runtime::ws;

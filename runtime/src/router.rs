@@ -131,6 +131,15 @@ impl Router {
         self.emitter().emit_to(label, event, payload)
     }
 
+    /// Forgets what a closed connection left behind: its event listeners.
+    #[cfg_attr(
+        not(any(feature = "ws", feature = "stdio")),
+        allow(dead_code, reason = "used by the engine")
+    )]
+    pub(crate) fn disconnect(&self, outbound: &Outbound) {
+        self.inner.events.disconnect(outbound);
+    }
+
     /// A handle for emitting events that can be kept without the router (in state, in a
     /// background task).
     pub fn emitter(&self) -> Emitter {

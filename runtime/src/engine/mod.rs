@@ -224,9 +224,11 @@ impl Connection {
     }
 
     /// Ends the connection's work: async commands still running are cancelled, blocking ones
-    /// that have not started are skipped. Also done when the connection is dropped.
+    /// that have not started are skipped, its event listeners are removed. Also done when the
+    /// connection is dropped.
     pub(crate) fn close(&self) {
         self.work.close();
+        self.router.disconnect(&self.outbound);
     }
 }
 
