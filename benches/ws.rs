@@ -1,7 +1,7 @@
-//! The WebSocket transport against jsonrpsee's WebSocket server, both on loopback in this
-//! process, driven by one load generator in the same run.
+//! The WebSocket transport against jsonrpsee's WebSocket server and against the transport's
+//! physical floor, all on loopback in this process, driven by one load generator in the same run.
 //!
-//! Both servers serve the same two commands, `add(a: i64, b: i64) -> i64` and
+//! The three servers serve the same two commands, `add(a: i64, b: i64) -> i64` and
 //! `echo(text: String) -> String` (called with a 64 KiB string), with named params:
 //!
 //! - **gatehouse**: `gatehouse::ws::Server` with default limits; every connection carries the
@@ -10,12 +10,16 @@
 //!   ACL bit test for the label the token chose, arguments, call, reply), the outbound queue,
 //!   the writer task;
 //! - **jsonrpsee**: `jsonrpsee::server::Server` (WebSocket only, default settings) with an
-//!   `RpcModule` whose methods parse the same params struct.
+//!   `RpcModule` whose methods parse the same params struct;
+//! - **floor**: a hand-written tokio-tungstenite server (`support/ws_floor.rs`) that answers
+//!   the same frames with serde_json and nothing else: no ACL, limits or events, one task per
+//!   connection, the same WebSocket buffer sizes as Gatehouse. What Gatehouse costs above it is
+//!   what Gatehouse does per request.
 //!
-//! Both servers run on one multi-thread tokio runtime (the "server runtime"); the load
+//! The servers run on one multi-thread tokio runtime (the "server runtime"); the load
 //! generator, a tokio-tungstenite client, runs on a second multi-thread runtime of its own. Each
-//! connection sends the same bytes to either server: the same URL path and query
-//! (`/gatehouse/ws?token=…`, which jsonrpsee ignores) and the same `Origin` header.
+//! connection sends the same bytes to every server: the same URL path and query
+//! (`/gatehouse/ws?token=…`, which the others ignore) and the same `Origin` header.
 //!
 //! - **Throughput** (criterion, `iter_custom`, one iteration = one request): 1 and 64
 //!   connections, each keeping [`WINDOW`] requests in flight (a reply read, another request
@@ -23,8 +27,13 @@
 //! - **Latency** (a plain measured section, after criterion): one connection, one request at a
 //!   time, every round trip timed; p50/p99 from the sorted samples.
 //! - **CPU per request**: the run time of the server runtime's threads (from
-//!   `/proc/self/task/<tid>/schedstat`) over every throughput request, warm-up included: what
+//!   `/proc/self/task/<tid>/schedstat`) per request, beside the wall time per request, for each
+//!   of criterion's measured samples: the median and the spread (min–max) of the samples. What
 //!   each server costs, apart from the load generator that shares the machine.
+//! - **Memory** (after the latency runs): each server alone in a child process (this binary,
+//!   re-executed), 1 000 connections opened as a window opens them, each asking one `add`, then
+//!   idle; the child's RSS gain per connection. Then Gatehouse holds 10 000 connections at once
+//!   (both processes raise their soft limit on open files to the hard limit).
 //!
 //! Every reply is checked before timing (as JSON); during timing, each reply's kind and length.
 //! See `BENCHMARKS.md`, "WebSocket transport".
@@ -34,9 +43,9 @@ use std::hint::black_box;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput};
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use gatehouse::ws::Server;
+use gatehouse::ws::{Limits, Server};
 use gatehouse::{command, commands, Acl, Capability, Router};
 use jsonrpsee::server::{ServerConfig, ServerHandle as RpseeHandle};
 use jsonrpsee::RpcModule;
@@ -54,6 +63,10 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 mod latency;
 #[path = "support/wire.rs"]
 mod wire;
+#[path = "support/ws_floor.rs"]
+mod ws_floor;
+#[path = "support/ws_memory.rs"]
+mod ws_memory;
 use wire::{AddParams, EchoParams};
 
 /// Adds.
@@ -90,6 +103,14 @@ const CLIENT_THREADS: usize = 2;
 
 /// The load generator's read buffer (tungstenite's default is 128 KiB).
 const CLIENT_READ_BUFFER: usize = 16 * 1024;
+/// The floor server's WebSocket buffers: the sizes Gatehouse's server uses.
+const FLOOR_READ_BUFFER: usize = 16 * 1024;
+const FLOOR_WRITE_BUFFER: usize = 128 * 1024;
+/// Idle connections of the memory run, and connections held at once.
+const IDLE_CONNECTIONS: usize = 1_000;
+const HELD_CONNECTIONS: usize = 10_000;
+/// Criterion's measured samples per benchmark (the calls before them are its warm-up).
+const SAMPLES: usize = 30;
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -126,7 +147,7 @@ fn gatehouse_router() -> Router {
         .expect("valid router")
 }
 
-/// Where and how the load generator connects; the same for both servers but the port.
+/// Where and how the load generator connects; the same for every server but the port.
 #[derive(Clone)]
 struct Target {
     name: &'static str,
@@ -134,48 +155,113 @@ struct Target {
     origin: String,
 }
 
-struct Servers {
-    gatehouse: Target,
-    jsonrpsee: Target,
-    gatehouse_handle: gatehouse::ws::ServerHandle,
-    jsonrpsee_handle: RpseeHandle,
+/// A running server of one kind, until dropped (or shut down).
+enum Running {
+    Gatehouse(gatehouse::ws::ServerHandle),
+    Jsonrpsee(RpseeHandle),
+    Floor(ws_floor::Floor),
 }
 
-/// Starts both servers on `rt`.
+impl Running {
+    async fn shutdown(self) {
+        match self {
+            Running::Gatehouse(handle) => handle.shutdown().await,
+            Running::Jsonrpsee(handle) => {
+                let _ = handle.stop();
+                handle.stopped().await;
+            }
+            Running::Floor(floor) => drop(floor),
+        }
+    }
+}
+
+/// The server kinds, in the order of every table.
+const KINDS: [&str; 3] = ["gatehouse", "jsonrpsee", "floor"];
+
+/// Starts the server `kind` on the current runtime. `many`: limits that let one window hold
+/// [`HELD_CONNECTIONS`] connections.
+async fn start(kind: &'static str, many: bool) -> (Target, Running) {
+    match kind {
+        "gatehouse" => {
+            // The throughput runs open 64 connections of one window.
+            let mut limits = Limits::default().max_connections_per_label(128);
+            if many {
+                limits = limits
+                    .max_connections(HELD_CONNECTIONS + 100)
+                    .max_connections_per_label(HELD_CONNECTIONS + 100);
+            }
+            let server = Server::builder(gatehouse_router())
+                .limits(limits)
+                .build()
+                .await
+                .expect("gatehouse server");
+            let window = server.window("main");
+            let url = format!(
+                "ws://{}/gatehouse/ws?token={}",
+                server.local_addr(),
+                window.token()
+            );
+            let origin = server.origin().to_owned();
+            let target = Target {
+                name: kind,
+                url,
+                origin,
+            };
+            (target, Running::Gatehouse(server.spawn()))
+        }
+        "jsonrpsee" => {
+            let mut config = ServerConfig::builder().ws_only();
+            if many {
+                config = config.max_connections(HELD_CONNECTIONS as u32 + 100);
+            }
+            let server = jsonrpsee::server::Server::builder()
+                .set_config(config.build())
+                .build("127.0.0.1:0")
+                .await
+                .expect("jsonrpsee server");
+            let addr = server.local_addr().expect("bound");
+            let target = Target {
+                name: kind,
+                url: format!("ws://{addr}/gatehouse/ws?token={}", "0".repeat(64)),
+                origin: format!("http://{addr}"),
+            };
+            (target, Running::Jsonrpsee(server.start(jsonrpsee_module())))
+        }
+        "floor" => {
+            let config = WebSocketConfig::default()
+                .read_buffer_size(FLOOR_READ_BUFFER)
+                .write_buffer_size(FLOOR_WRITE_BUFFER);
+            let floor = ws_floor::start(config).await;
+            let addr = floor.addr;
+            let target = Target {
+                name: kind,
+                url: format!("ws://{addr}/gatehouse/ws?token={}", "0".repeat(64)),
+                origin: format!("http://{addr}"),
+            };
+            (target, Running::Floor(floor))
+        }
+        other => panic!("unknown server kind `{other}`"),
+    }
+}
+
+struct Servers {
+    targets: Vec<Target>,
+    running: Vec<Running>,
+}
+
+/// Starts every server on `rt`.
 fn start_servers(rt: &Runtime) -> Servers {
     rt.block_on(async {
-        let server = Server::builder(gatehouse_router())
-            .build()
-            .await
-            .expect("gatehouse server");
-        let window = server.window("main");
-        let token = window.token().to_owned();
-        let gatehouse_origin = server.origin().to_owned();
-        let gatehouse_addr = server.local_addr();
-        let gatehouse_handle = server.spawn();
-
-        let server = jsonrpsee::server::Server::builder()
-            .set_config(ServerConfig::builder().ws_only().build())
-            .build("127.0.0.1:0")
-            .await
-            .expect("jsonrpsee server");
-        let jsonrpsee_addr = server.local_addr().expect("bound");
-        let jsonrpsee_handle = server.start(jsonrpsee_module());
-
-        Servers {
-            gatehouse: Target {
-                name: "gatehouse",
-                url: format!("ws://{gatehouse_addr}/gatehouse/ws?token={token}"),
-                origin: gatehouse_origin,
-            },
-            jsonrpsee: Target {
-                name: "jsonrpsee",
-                url: format!("ws://{jsonrpsee_addr}/gatehouse/ws?token={token}"),
-                origin: format!("http://{jsonrpsee_addr}"),
-            },
-            gatehouse_handle,
-            jsonrpsee_handle,
+        let mut servers = Servers {
+            targets: Vec::new(),
+            running: Vec::new(),
+        };
+        for kind in KINDS {
+            let (target, running) = start(kind, false).await;
+            servers.targets.push(target);
+            servers.running.push(running);
         }
+        servers
     })
 }
 
@@ -380,9 +466,26 @@ impl Threads {
     }
 }
 
-/// Server CPU time and requests per (case, connections, server), over every timed iteration.
+/// Per (case, connections, server): for each criterion call, the server CPU time and the wall
+/// time per request, in nanoseconds.
 #[derive(Default)]
-struct CpuTally(BTreeMap<(String, usize, &'static str), (u64, u64)>);
+struct Samples(BTreeMap<SampleKey, Vec<(f64, f64)>>);
+
+/// A throughput benchmark: case, connections, server.
+type SampleKey = (String, usize, &'static str);
+
+/// The median and the spread (min, max) of the last [`SAMPLES`] values: criterion's measured
+/// samples, after its warm-up calls.
+fn spread(values: impl Iterator<Item = f64>) -> Option<(f64, f64, f64)> {
+    let mut v: Vec<f64> = values.collect();
+    let keep = v.len().min(SAMPLES);
+    let mut v = v.split_off(v.len() - keep);
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some((v[v.len() / 2], v[0], v[v.len() - 1]))
+}
 
 // ---- the benchmarks ------------------------------------------------------------------------
 
@@ -394,7 +497,7 @@ fn env_threads(name: &str, default: usize) -> usize {
 }
 
 /// `cargo bench` passes `--bench`; without it (`cargo test --benches`) or with `--test`,
-/// criterion runs each benchmark once, and the latency runs are cut short too.
+/// criterion runs each benchmark once, and the latency and memory runs are cut short too.
 fn quick() -> bool {
     let args: Vec<String> = std::env::args().collect();
     !args.iter().any(|a| a == "--bench") || args.iter().any(|a| a == "--test")
@@ -432,7 +535,7 @@ fn setup() -> Setup {
 
 /// Each server answers each case correctly, and Gatehouse refuses what `main` is not granted.
 async fn preflight(servers: &Servers, cases: &[Case]) {
-    for target in [&servers.gatehouse, &servers.jsonrpsee] {
+    for target in &servers.targets {
         let mut ws = connect(target).await;
         for case in cases {
             ws.send(case.request.clone()).await.expect("sent");
@@ -444,7 +547,7 @@ async fn preflight(servers: &Servers, cases: &[Case]) {
         }
         ws.close(None).await.expect("closed");
     }
-    let mut ws = connect(&servers.gatehouse).await;
+    let mut ws = connect(&servers.targets[0]).await;
     ws.send(Message::text(
         r#"{"jsonrpc":"2.0","id":7,"method":"forbidden"}"#,
     ))
@@ -464,27 +567,27 @@ async fn preflight(servers: &Servers, cases: &[Case]) {
     ws.close(None).await.expect("closed");
 }
 
-fn throughput(c: &mut Criterion) {
-    let setup = setup();
-    let tally = Mutex::new(CpuTally::default());
+fn throughput(c: &mut Criterion, setup: &Setup) {
+    let samples = Mutex::new(Samples::default());
     for case in &setup.cases {
         for connections in CONNECTIONS {
             let mut g = c.benchmark_group(format!("ws_{}_{connections}conn", case.name));
             g.throughput(Throughput::Elements(1));
-            for target in [&setup.servers.gatehouse, &setup.servers.jsonrpsee] {
+            for target in &setup.servers.targets {
                 let load = Load::open(&setup.client, target, case, connections);
                 g.bench_function(target.name, |b| {
                     b.iter_custom(|iters| {
                         let cpu = setup.server_threads.cpu_ns();
                         let elapsed = load.run(&setup.client, black_box(iters));
                         let cpu = setup.server_threads.cpu_ns().saturating_sub(cpu);
-                        let mut tally = tally.lock().expect("not poisoned");
-                        let entry = tally
+                        let n = iters.max(1) as f64;
+                        samples
+                            .lock()
+                            .expect("not poisoned")
                             .0
                             .entry((case.name.to_owned(), connections, target.name))
-                            .or_default();
-                        entry.0 += cpu;
-                        entry.1 += iters;
+                            .or_default()
+                            .push((cpu as f64 / n, elapsed.as_nanos() as f64 / n));
                         elapsed
                     });
                 });
@@ -493,55 +596,45 @@ fn throughput(c: &mut Criterion) {
             g.finish();
         }
     }
-    print_cpu(&tally.lock().expect("not poisoned"));
-    // `--profile-time` (under `perf record`) profiles the filtered throughput runs alone.
-    if !std::env::args().any(|a| a == "--profile-time") {
-        latency(&setup);
-    }
-    let Setup {
-        server,
-        servers,
-        client,
-        ..
-    } = setup;
-    drop(client);
-    server.block_on(async {
-        servers.gatehouse_handle.shutdown().await;
-        let _ = servers.jsonrpsee_handle.stop();
-        servers.jsonrpsee_handle.stopped().await;
-    });
+    print_cpu(&samples.lock().expect("not poisoned"));
 }
 
-fn print_cpu(tally: &CpuTally) {
-    println!("\nServer CPU time per request (server runtime threads, every throughput iteration):");
+fn print_cpu(samples: &Samples) {
     println!(
-        "{:<10} {:>5}  {:>22} {:>22} {:>12}",
-        "case", "conns", "gatehouse (requests)", "jsonrpsee (requests)", "jsonrpsee/gh"
+        "\nPer request, median [min–max] of the last {SAMPLES} criterion samples: server CPU \
+         (server runtime threads) and wall time:"
     );
-    let mut rows: Vec<(&String, usize)> = tally.0.keys().map(|(c, n, _)| (c, *n)).collect();
+    println!(
+        "{:<9} {:>5} {:<10} {:>26} {:>26} {:>9} {:>9}",
+        "case", "conns", "server", "CPU µs", "wall µs", "CPU/floor", "wall/gh"
+    );
+    let mut rows: Vec<(&String, usize)> = samples.0.keys().map(|(c, n, _)| (c, *n)).collect();
     rows.dedup();
     for (case, conns) in rows {
-        let per = |name| {
-            tally
-                .0
-                .get(&(case.clone(), conns, name))
-                .filter(|(_, n)| *n > 0)
-                .map(|(ns, n)| (*ns as f64 / *n as f64, *n))
+        let stats = |name| {
+            let v = samples.0.get(&(case.clone(), conns, name))?;
+            Some((
+                spread(v.iter().map(|s| s.0))?,
+                spread(v.iter().map(|s| s.1))?,
+            ))
         };
-        let cell = |per: Option<(f64, u64)>| match per {
-            Some((ns, n)) => format!("{:.2} µs ({n})", ns / 1e3),
-            None => "-".to_owned(),
-        };
-        let (g, j) = (per("gatehouse"), per("jsonrpsee"));
-        let ratio = match (g, j) {
-            (Some((g, _)), Some((j, _))) => format!("{:.2}×", j / g),
-            _ => "-".to_owned(),
-        };
-        println!(
-            "{case:<10} {conns:>5}  {:>22} {:>22} {ratio:>12}",
-            cell(g),
-            cell(j)
-        );
+        let floor = stats("floor");
+        let gatehouse = stats("gatehouse");
+        for name in KINDS {
+            let Some((cpu, wall)) = stats(name) else {
+                continue;
+            };
+            let cell = |(m, lo, hi): (f64, f64, f64)| {
+                format!("{:.2} [{:.2}–{:.2}]", m / 1e3, lo / 1e3, hi / 1e3)
+            };
+            let vs_floor = floor.map_or("-".into(), |f| format!("{:.2}×", cpu.0 / f.0 .0));
+            let vs_gh = gatehouse.map_or("-".into(), |g| format!("{:.2}×", wall.0 / g.1 .0));
+            println!(
+                "{case:<9} {conns:>5} {name:<10} {:>26} {:>26} {vs_floor:>9} {vs_gh:>9}",
+                cell(cpu),
+                cell(wall)
+            );
+        }
     }
 }
 
@@ -556,10 +649,10 @@ fn latency(setup: &Setup) {
             (false, "add") => LATENCY_SMALL,
             (false, _) => LATENCY_LARGE,
         };
-        for target in [&setup.servers.gatehouse, &setup.servers.jsonrpsee] {
+        for target in &setup.servers.targets {
             // On a worker of the client runtime, like the throughput drivers: `block_on`'s own
             // thread would add a hand-off from the runtime's I/O driver to every reply.
-            let (to, kind) = ((*target).clone(), case.clone());
+            let (to, kind) = (target.clone(), case.clone());
             let mut samples = setup
                 .client
                 .block_on(setup.client.spawn(async move {
@@ -584,17 +677,91 @@ fn latency(setup: &Setup) {
     }
 }
 
+/// Memory per idle connection of each server, then Gatehouse holding many connections.
+fn memory(client: &Runtime) {
+    let (idle, held) = if quick() {
+        (100, 1_000)
+    } else {
+        (IDLE_CONNECTIONS, HELD_CONNECTIONS)
+    };
+    let files = ws_memory::raise_fd_limit();
+    println!(
+        "\nServer RSS per idle connection ({idle} connections, each after one `add`; server \
+         alone in a child process):"
+    );
+    for kind in KINDS {
+        let server = ws_memory::ChildServer::spawn(kind);
+        let (per, total) = client.block_on(ws_memory::per_connection(&server, idle));
+        println!(
+            "{kind:<10} {:>8.1} KiB per connection   (RSS {:.1} MiB with them open)",
+            per / 1024.0,
+            total as f64 / (1 << 20) as f64
+        );
+    }
+    println!("\nGatehouse holding {held} connections at once (open-file limit {files}):");
+    let server = ws_memory::ChildServer::spawn("gatehouse");
+    let (per, total) = client.block_on(ws_memory::per_connection(&server, held));
+    println!(
+        "gatehouse  {:>8.1} KiB per connection   (RSS {:.1} MiB with {held} open, every \
+         hundredth answered while all were open)",
+        per / 1024.0,
+        total as f64 / (1 << 20) as f64
+    );
+}
+
+/// In the child process of the memory runs: one server, with limits for many connections,
+/// until the parent closes stdin.
+fn child(kind: &str) {
+    ws_memory::raise_fd_limit();
+    let kind = KINDS
+        .into_iter()
+        .find(|k| *k == kind)
+        .unwrap_or_else(|| panic!("unknown server kind `{kind}`"));
+    let rt = Threads::default().runtime(
+        "server",
+        env_threads("WS_BENCH_SERVER_THREADS", SERVER_THREADS),
+    );
+    let (target, running) = rt.block_on(start(kind, true));
+    println!("{} {}", target.url, target.origin);
+    ws_memory::wait_for_parent();
+    rt.block_on(running.shutdown());
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4))
-        .sample_size(30)
+        .sample_size(SAMPLES)
         .configure_from_args()
 }
 
-criterion_group! {
-    name = ws;
-    config = config();
-    targets = throughput
+fn main() {
+    if let Ok(kind) = std::env::var(ws_memory::CHILD_ENV) {
+        child(&kind);
+        return;
+    }
+    let mut c = config();
+    let setup = setup();
+    throughput(&mut c, &setup);
+    // `--profile-time` (under `perf record`) profiles the filtered throughput runs alone.
+    let profiling = std::env::args().any(|a| a == "--profile-time");
+    if !profiling {
+        latency(&setup);
+    }
+    let Setup {
+        server,
+        servers,
+        client,
+        ..
+    } = setup;
+    server.block_on(async {
+        for running in servers.running {
+            running.shutdown().await;
+        }
+    });
+    if !profiling {
+        memory(&client);
+    }
+    drop(client);
+    c.final_summary();
 }
-criterion_main!(ws);

@@ -14,12 +14,12 @@ mod abuse_support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use abuse_support::*;
 use gatehouse::ws::{Limits, Window};
 use serde_json::json;
+use tokio::sync::{Mutex, MutexGuard};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
@@ -30,9 +30,9 @@ const ATTACK_ENV: &str = "GATEHOUSE_CONNECTION_ATTACK";
 const FILES: u64 = 1024;
 
 /// One test at a time: each measures the whole process's memory and open files.
-fn serial() -> MutexGuard<'static, ()> {
-    static SERIAL: Mutex<()> = Mutex::new(());
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+async fn serial() -> MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::const_new(());
+    SERIAL.lock().await
 }
 
 /// Sets the soft limit on open files (never above the hard limit).
@@ -190,7 +190,7 @@ fn attacker() {
     println!("ready {} {refused}", sockets.len() + websockets.len());
     let mut input = BufReader::new(std::io::stdin());
     let mut line = String::new();
-    while input.read_line(&mut line).map_or(false, |n| n > 0) {
+    while input.read_line(&mut line).is_ok_and(|n| n > 0) {
         line.clear();
         let mut closed = 0;
         for tcp in &mut sockets {
@@ -318,13 +318,13 @@ async fn sockets_that_say_little(mode: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_sockets_do_not_lock_the_window_out() {
-    let _serial = serial();
+    let _serial = serial().await;
     sockets_that_say_little("idle").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn half_sent_handshakes_do_not_lock_the_window_out() {
-    let _serial = serial();
+    let _serial = serial().await;
     sockets_that_say_little("partial").await;
 }
 
@@ -333,7 +333,7 @@ async fn half_sent_handshakes_do_not_lock_the_window_out() {
 /// file each. Now a window holds at most `max_connections_per_label`; the rest get 503.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_only_window_cannot_hoard_connections() {
-    let _serial = serial();
+    let _serial = serial().await;
     limit_open_files(FILES);
     let limits = Limits::default();
     let app = App::start(limits.clone()).await;

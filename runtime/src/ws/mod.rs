@@ -45,15 +45,50 @@
 //!    port or scheme, look-alikes such as `http://127.0.0.1.evil.test`, and non-canonical
 //!    spellings such as `HTTP://127.0.0.1:<port>` (no browser sends them) are refused (403).
 //! 3. **Token**: the query parameter `token`, exactly once, compared in constant time against
-//!    every registered window's token (256 bits from the OS, hex: never percent-encoded, so an
+//!    every window's live token (256 bits from the OS, hex: never percent-encoded, so an
 //!    encoded token is refused). The token alone chooses the window label; a page cannot
-//!    claim one. Refused with 403.
+//!    claim one. Refused with 403; a revoked or rotated-out token likewise.
+//! 4. **Room**: the window has fewer than `max_connections_per_label` connections open, else
+//!    503.
 //!
 //! Every response carries a strict `Content-Security-Policy` (no inline script, no framing,
 //! `connect-src` only to this server), `X-Frame-Options: DENY`, `X-Content-Type-Options:
 //! nosniff`, `Referrer-Policy: no-referrer` and `Cross-Origin-Resource-Policy: same-origin`.
 //! Files are served from the frontend folder only: no directory listing, no dot-files, no
 //! `..` (plain or percent-encoded), no symbolic link that leads out of the folder.
+//!
+//! # Windows and their tokens
+//!
+//! [`Server::window`] gives a label its one live token and returns a [`Window`] handle. Calling
+//! it again for the same label, or [`Window::rotate`], replaces the token: the old one is
+//! refused for new connections, while connections already open with it stay open (the page
+//! keeps working; the core can hand it the new URL over that connection).
+//! [`Window::revoke`] refuses the token and closes every open connection of the label with
+//! close code 1008 and the reason "window revoked"; to end a leaked token's connections and
+//! hand out a new one, revoke, then rotate. Tokens never appear in logs.
+//!
+//! # Connection limits
+//!
+//! What an operator of a public-facing server expects from hyper's and jsonrpsee's limits,
+//! counted where the cost is:
+//!
+//! - **`max_connections`** (default 256): TCP connections open at once, WebSockets and
+//!   connections still in their HTTP request alike. A connection over it is closed at accept,
+//!   before anything is read from it or allocated for it — unless some of the open ones are
+//!   still in their handshake: then the oldest of those is dropped to make room.
+//! - **`max_handshakes`** (default 64): connections not yet upgraded (idle sockets, half-sent
+//!   requests, keep-alive connections that fetched files). When a new connection arrives at the
+//!   limit, the oldest is dropped, so a local process holding a thousand idle sockets — it needs
+//!   no token and no `Origin` for that — holds at most this many of the server's file
+//!   descriptors and cannot lock a window out. An upgraded WebSocket is never dropped this way.
+//! - **`handshake_timeout`** (default 10 s): the time a connection has to send a complete
+//!   request, from its start and again between the requests of a keep-alive connection.
+//! - **`max_connections_per_label`** (default 16): WebSockets of one window; the next handshake
+//!   is refused with 503, "too many connections for this window".
+//!
+//! An idle authenticated connection costs about 22 KiB (a reader and a writer task, a 16 KiB
+//! read buffer; see `BENCHMARKS.md`). Warnings a peer can cause (refusals, evictions, slow readers) are logged at
+//! a bounded rate.
 //!
 //! # Connections
 //!
@@ -89,6 +124,9 @@
 //!   user-space generator to seed or get wrong.
 //! - **subtle**: constant-time comparison, so the time a wrong token takes to refuse says
 //!   nothing about any registered token.
+//! - **tower-service** (already under axum and hyper-util): the trait through which the
+//!   per-connection hyper service calls axum's router, so each request carries its
+//!   connection's admission.
 //!
 //! Files are served by a small function here rather than `tower-http`'s `ServeDir`, which
 //! follows symbolic links out of its folder.
