@@ -336,10 +336,7 @@ mod tests {
             members(r#"{"id":1,"error":{"code":1}}"#),
             Some((Some(false), Some(true)))
         );
-        assert_eq!(
-            members(r#"{"me\u0074hod":"a"}"#),
-            Some((None, None))
-        );
+        assert_eq!(members(r#"{"me\u0074hod":"a"}"#), Some((None, None)));
         assert_eq!(members(r#"["method"]"#), None);
     }
 

@@ -242,7 +242,10 @@ impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
             .field("caller", &self.caller.label())
-            .field("in_flight", &(self.max_in_flight - self.in_flight.available_permits()))
+            .field(
+                "in_flight",
+                &(self.max_in_flight - self.in_flight.available_permits()),
+            )
             .finish_non_exhaustive()
     }
 }

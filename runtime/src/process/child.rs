@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::{oneshot, watch};
 
-use super::connection::{Control, Shared};
+use super::shared::{Control, Shared};
 use super::{CallError, Exit, ExitReason, StderrLines};
 use crate::caller::Caller;
 use crate::outbound::{Outbound, SendError};

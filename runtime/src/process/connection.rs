@@ -5,18 +5,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::value::RawValue;
 use tokio::io::AsyncWriteExt;
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::child::Child;
+use super::shared::{Control, Shared};
 use super::stderr;
 use super::{CallError, Exit, ExitReason, Fault, Limits};
-use crate::error::RpcError;
 use crate::call::reader;
 use crate::engine::{Connection, Inbound};
+use crate::error::RpcError;
 use crate::limits;
 use crate::outbound::OutboundReceiver;
 use crate::stdio::frame::{encode, AsyncFrameReader, FrameError};
@@ -31,25 +31,6 @@ const BATCH_BYTES: usize = 256 * 1024;
 /// After a child exits, how long what it wrote before is still read. Its output usually ends
 /// at once; a grandchild holding the pipe open must not keep the connection alive.
 const DRAIN: Duration = Duration::from_secs(1);
-
-/// What a call of the core's waits for.
-pub(super) type Waiter = oneshot::Sender<Result<Box<RawValue>, CallError>>;
-
-/// What the child's tasks and its handle share.
-pub(super) struct Shared {
-    /// The core's calls waiting for the child's replies.
-    pub(super) pending: Pending<Waiter>,
-    /// Requests to the supervisor.
-    pub(super) control: mpsc::UnboundedSender<Control>,
-}
-
-/// What the supervisor can be asked to do.
-pub(super) enum Control {
-    /// Kill the child now, for this reason.
-    Kill(ExitReason),
-    /// Close stdin, wait the shutdown timeout, then kill.
-    Shutdown,
-}
 
 /// Everything a new connection starts from.
 pub(super) struct Parts {

@@ -90,6 +90,7 @@
 
 mod child;
 mod connection;
+mod shared;
 mod stderr;
 
 use std::borrow::BorrowMut;
@@ -102,8 +103,8 @@ pub use child::Child;
 pub use stderr::StderrLines;
 
 use crate::caller::CallerInfo;
-use crate::error::RpcError;
 use crate::engine::Connection;
+use crate::error::RpcError;
 use crate::router::Router;
 use crate::stdio::Framing;
 
@@ -245,7 +246,8 @@ impl Builder {
             )));
         };
         let stderr = process.stderr.take();
-        let (engine, rx) = Connection::open(router, CallerInfo::local(self.label), &self.limits, true);
+        let (engine, rx) =
+            Connection::open(router, CallerInfo::local(self.label), &self.limits, true);
         Ok(connection::start(connection::Parts {
             engine,
             rx,
