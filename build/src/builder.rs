@@ -219,28 +219,76 @@ impl Builder {
     /// [`Error::Io`] naming a path that could not be read; problems in the files are not errors
     /// here but diagnostics in the result.
     pub fn check(&self) -> Result<Checked, Error> {
+        let paths = self.paths();
+        let mut read_paths: Vec<PathBuf> =
+            vec![paths.permissions.clone(), paths.capabilities.clone()];
+        let mut diagnostics = Vec::new();
+
+        let (app, listed) = self.app_owner(&paths, &mut read_paths, &mut diagnostics)?;
+        let mut owners = vec![app];
+        owners.extend(self.plugin_owners(&paths.root, &mut read_paths, &mut diagnostics)?);
+        owners.extend(resolve::core_owners());
+        let capability_files = read_capability_files(&paths, &mut read_paths, &mut diagnostics)?;
+        if self.infer_commands {
+            infer_commands(&mut owners, &capability_files);
+        }
+
+        let options = resolve::Options {
+            target: self.target.clone().unwrap_or_else(target_platform),
+            unknown_command: self.tie_severity(),
+            plugin_alone: false,
+        };
+        let (acl, mut more) = resolve::resolve_with(&owners, &capability_files, &options);
+        diagnostics.append(&mut more);
+        diagnostics.extend(self.untied_commands(&acl, &listed, &paths.root));
+        Ok(Checked {
+            acl,
+            diagnostics,
+            read_paths,
+        })
+    }
+
+    /// How bad a break of the code–ACL tie is.
+    fn tie_severity(&self) -> Severity {
+        match self.tie {
+            Tie::Deny => Severity::Error,
+            Tie::Warn => Severity::Warning,
+        }
+    }
+
+    /// Where the inputs are.
+    fn paths(&self) -> Paths {
         let root = self
             .root
             .clone()
             .or_else(|| std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("."));
-        let permissions = self
-            .permissions
-            .clone()
-            .unwrap_or_else(|| root.join("permissions"));
-        let capabilities = self
-            .capabilities
-            .clone()
-            .unwrap_or_else(|| root.join("capabilities"));
-        let sources = self.sources.clone().unwrap_or_else(|| root.join("src"));
-        let mut read_paths: Vec<PathBuf> = vec![permissions.clone(), capabilities.clone()];
-        let mut diagnostics = Vec::new();
+        Paths {
+            permissions: self
+                .permissions
+                .clone()
+                .unwrap_or_else(|| root.join("permissions")),
+            capabilities: self
+                .capabilities
+                .clone()
+                .unwrap_or_else(|| root.join("capabilities")),
+            sources: self.sources.clone().unwrap_or_else(|| root.join("src")),
+            root,
+        }
+    }
 
-        // The application.
+    /// The application: its commands (listed and found in the sources) and its permission
+    /// files; and the commands listed in `commands![…]`, with where.
+    fn app_owner(
+        &self,
+        paths: &Paths,
+        read_paths: &mut Vec<PathBuf>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Result<(resolve::Owner, Vec<(String, discover::Listed)>), Error> {
         let mut commands = self.commands.clone();
         let mut listed = Vec::new();
         if self.discover {
-            let found = discover::scan(&sources).map_err(|e| Error::io(&sources, e))?;
+            let found = discover::scan(&paths.sources).map_err(|e| Error::io(&paths.sources, e))?;
             commands.extend(found.commands.iter().map(|c| c.command.clone()));
             listed = found
                 .listed
@@ -253,85 +301,106 @@ impl Builder {
                         .map(|c| (c.command.clone(), l.clone()))
                 })
                 .collect();
-            read_paths.push(sources.clone());
+            read_paths.push(paths.sources.clone());
             read_paths.extend(found.files);
         }
         commands.sort();
         commands.dedup();
-        let mut owners = vec![resolve::Owner {
+        let owner = resolve::Owner {
             plugin: None,
             commands,
             commands_known: self.discover || !self.commands.is_empty(),
-            files: read_permission_files(&root, &permissions, &mut diagnostics)?,
-        }];
+            files: read_permission_files(&paths.root, &paths.permissions, None, diagnostics)?,
+        };
+        Ok((owner, listed))
+    }
 
-        // Plugins.
+    /// The plugins given and those dependencies export.
+    fn plugin_owners(
+        &self,
+        root: &Path,
+        read_paths: &mut Vec<PathBuf>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Result<Vec<resolve::Owner>, Error> {
         let mut plugins = self.plugins.clone();
         if self.plugins_from_env {
             plugins.extend(plugins_from_env());
         }
+        let mut owners = Vec::new();
         for plugin in plugins {
             read_paths.push(plugin.permissions.clone());
             owners.push(resolve::Owner {
-                files: read_permission_files(&root, &plugin.permissions, &mut diagnostics)?,
+                files: read_permission_files(
+                    root,
+                    &plugin.permissions,
+                    Some(&plugin.name),
+                    diagnostics,
+                )?,
                 plugin: Some(plugin.name),
                 commands_known: !plugin.commands.is_empty(),
                 commands: plugin.commands,
             });
         }
+        Ok(owners)
+    }
 
-        owners.extend(resolve::core_owners());
-
-        // Capabilities.
-        let mut capability_files = Vec::new();
-        for path in capability_paths(&capabilities)? {
-            let source = read_source(&root, &path)?;
-            read_paths.push(path);
-            match parse::capability_file(&source) {
-                Ok(caps) => capability_files.push((source, caps)),
-                Err(d) => diagnostics.push(d),
-            }
-        }
-
-        if self.infer_commands {
-            infer_commands(&mut owners, &capability_files);
-        }
-        let target = self.target.clone().unwrap_or_else(target_platform);
-        let (acl, mut more) = resolve::resolve(&owners, &capability_files, &target);
-        diagnostics.append(&mut more);
-
-        // The tie: every listed command must be granted to someone.
+    /// The tie, from code to ACL: every command listed in `commands![…]` must be granted to
+    /// someone.
+    fn untied_commands(
+        &self,
+        acl: &ResolvedAcl,
+        listed: &[(String, discover::Listed)],
+        root: &Path,
+    ) -> Vec<Diagnostic> {
         let granted: std::collections::BTreeSet<&str> = acl
             .capabilities
             .iter()
             .flat_map(|c| c.allow.iter().map(String::as_str))
             .collect();
-        let severity = match self.tie {
-            Tie::Deny => Severity::Error,
-            Tie::Warn => Severity::Warning,
-        };
-        for (command, at) in &listed {
-            if !granted.contains(command.as_str()) {
-                let mut d = Diagnostic::general(severity, format!("command `{command}` is listed in `commands![…]` but no capability grants it to anyone"));
-                d.file = Some(at.file.strip_prefix(&root).unwrap_or(&at.file).to_owned());
-                d.position = Some((at.line, 1));
-                diagnostics.push(d.help(format!("grant it in a capability (for example with the generated permission `allow-{}`), or remove it from `commands![…]`", command.replace('_', "-"))));
+        let mut out = Vec::new();
+        for (command, at) in listed {
+            if granted.contains(command.as_str()) {
+                continue;
             }
+            let mut d = Diagnostic::general(
+                self.tie_severity(),
+                format!("command `{command}` is listed in `commands![…]` but no capability grants it to anyone"),
+            );
+            d.file = Some(at.file.strip_prefix(root).unwrap_or(&at.file).to_owned());
+            d.position = Some((at.line, 1));
+            out.push(d.help(format!(
+                "grant it in a capability (for example with the generated permission `allow-{}`), or remove it from `commands![…]`",
+                command.replace('_', "-")
+            )));
         }
-        if self.tie == Tie::Warn {
-            for d in &mut diagnostics {
-                if d.message.contains("which no code defines") {
-                    d.severity = Severity::Warning;
-                }
-            }
-        }
-
-        Ok(Checked {
-            acl,
-            diagnostics,
-            read_paths,
-        })
+        out
     }
+}
+
+/// The input folders of a build.
+struct Paths {
+    root: PathBuf,
+    permissions: PathBuf,
+    capabilities: PathBuf,
+    sources: PathBuf,
+}
+
+/// Reads and parses every capability file.
+fn read_capability_files(
+    paths: &Paths,
+    read_paths: &mut Vec<PathBuf>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<Vec<(Source, Vec<model::Capability>)>, Error> {
+    let mut files = Vec::new();
+    for path in capability_paths(&paths.capabilities)? {
+        let source = read_source(&paths.root, &path)?;
+        read_paths.push(path);
+        match parse::capability_file(&source) {
+            Ok(caps) => files.push((source, caps)),
+            Err(d) => diagnostics.push(d),
+        }
+    }
+    Ok(files)
 }
 
 /// What [`Builder::check`] found.
@@ -413,15 +482,25 @@ fn infer_commands(
     }
 }
 
+/// Reads and parses the permission files under `dir`: the application's (`plugin` is `None`)
+/// strictly, a plugin's as Tauri reads them (unknown keys ignored, with a warning).
 pub(crate) fn read_permission_files(
     root: &Path,
     dir: &Path,
+    plugin: Option<&str>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Vec<(Source, model::PermissionFile)>, Error> {
     let mut files = Vec::new();
     for path in parse::files_in(dir).map_err(|e| Error::io(dir, e))? {
         let source = read_source(root, &path)?;
-        match parse::permission_file(&source) {
+        let parsed = match plugin {
+            None => parse::permission_file(&source),
+            Some(name) => parse::plugin_permission_file(&source, name).map(|(file, warnings)| {
+                diagnostics.extend(warnings);
+                file
+            }),
+        };
+        match parsed {
             Ok(file) => files.push((source, file)),
             Err(d) => diagnostics.push(d),
         }

@@ -24,6 +24,7 @@ pub mod model;
 mod parse;
 mod plugin;
 mod resolve;
+pub mod tauri_core;
 mod validate;
 
 pub use builder::{Builder, Checked, Plugin, Tie};

@@ -12,22 +12,38 @@ use serde::Deserialize;
 use crate::diagnostic::{Diagnostic, Source, Span};
 use crate::model::{Capability, PermissionFile};
 
-/// The `*.toml` and `*.json` files of a folder, sorted so that output does not depend on the
-/// order the file system lists them in. A missing folder has no files.
+/// The `*.toml` and `*.json` files of a folder and its subfolders, as Tauri reads
+/// `permissions/**` and `capabilities/**`: other files (`reference.md`, …) are not read, nor is
+/// anything in a folder named `schemas` (where Tauri keeps the JSON Schemas it generates).
+/// Sorted, so that output does not depend on the order the file system lists them in. A
+/// missing folder has no files.
 pub(crate) fn files_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    // Deep enough for any real layout, and a stop for symbolic link loops.
+    const MAX_DEPTH: usize = 32;
     if !dir.exists() {
         return Ok(Vec::new());
     }
     let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_file() && matches!(extension(&path), Some("toml" | "json")) {
-            files.push(path);
+    let mut stack = vec![(dir.to_owned(), 0)];
+    while let Some((dir, depth)) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                let schemas = path.file_name().is_some_and(|n| n == SCHEMAS_FOLDER);
+                if depth < MAX_DEPTH && !schemas {
+                    stack.push((path, depth + 1));
+                }
+            } else if path.is_file() && matches!(extension(&path), Some("toml" | "json")) {
+                files.push(path);
+            }
         }
     }
     files.sort();
     Ok(files)
 }
+
+/// The folder Tauri writes JSON Schemas into, beside permission and capability files.
+const SCHEMAS_FOLDER: &str = "schemas";
 
 fn extension(path: &Path) -> Option<&str> {
     path.extension().and_then(|e| e.to_str())
@@ -90,6 +106,176 @@ fn json_message(e: &serde_json::Error) -> String {
 /// Parses a permission file.
 pub(crate) fn permission_file(source: &Source) -> Result<PermissionFile, Diagnostic> {
     parse(source)
+}
+
+/// Parses a plugin's permission file as Tauri 2 does: keys it does not know are ignored rather
+/// than refused, so that a plugin's folder as shipped loads. Each ignored key gets a warning
+/// saying what it means for security. The application's own files stay strict
+/// ([`permission_file`]).
+pub(crate) fn plugin_permission_file(
+    source: &Source,
+    plugin: &str,
+) -> Result<(PermissionFile, Vec<Diagnostic>), Diagnostic> {
+    let strict = match parse::<PermissionFile>(source) {
+        Ok(file) => return Ok((file, Vec::new())),
+        Err(d) => d,
+    };
+    let loose: Option<serde_json::Value> = if extension(&source.path) == Some("json") {
+        serde_json::from_str(&source.text).ok()
+    } else {
+        toml::from_str::<toml::Table>(&source.text)
+            .ok()
+            .and_then(|t| serde_json::to_value(t).ok())
+    };
+    let Some(mut value) = loose else {
+        return Err(strict);
+    };
+    let mut ignored = Vec::new();
+    strip_unknown(
+        &mut value,
+        PERMISSION_FILE_KEYS,
+        None,
+        &mut Vec::new(),
+        &mut ignored,
+    );
+    if ignored.is_empty() {
+        return Err(strict);
+    }
+    let file: PermissionFile = serde_json::from_value(value).map_err(|_| strict)?;
+    let warnings = ignored
+        .iter()
+        .map(|(path, item)| ignored_key_warning(source, plugin, path, item.as_deref()))
+        .collect();
+    Ok((file, warnings))
+}
+
+/// A key a permission file may have, and the keys of the table (or of each table of the list)
+/// under it; `None` where any value is accepted.
+struct Key {
+    name: &'static str,
+    inner: Option<&'static [Key]>,
+}
+
+const fn leaf(name: &'static str) -> Key {
+    Key { name, inner: None }
+}
+
+const fn table(name: &'static str, inner: &'static [Key]) -> Key {
+    Key {
+        name,
+        inner: Some(inner),
+    }
+}
+
+const ALLOW_DENY: &[Key] = &[leaf("allow"), leaf("deny")];
+const PERMISSION_KEYS: &[Key] = &[
+    leaf("identifier"),
+    leaf("description"),
+    table("commands", ALLOW_DENY),
+    table("scope", ALLOW_DENY),
+    leaf("platforms"),
+];
+const DEFAULT_KEYS: &[Key] = &[leaf("description"), leaf("permissions")];
+const SET_KEYS: &[Key] = &[leaf("identifier"), leaf("description"), leaf("permissions")];
+const PERMISSION_FILE_KEYS: &[Key] = &[
+    leaf("$schema"),
+    table("default", DEFAULT_KEYS),
+    table("permission", PERMISSION_KEYS),
+    table("set", SET_KEYS),
+];
+
+/// Removes the keys `level` does not list from `value` (a table, or a list of tables),
+/// recording each as its path and the identifier of the item it is in.
+fn strip_unknown(
+    value: &mut serde_json::Value,
+    level: &[Key],
+    item: Option<&str>,
+    path: &mut Vec<String>,
+    ignored: &mut Vec<(String, Option<String>)>,
+) {
+    match value {
+        serde_json::Value::Array(items) => {
+            for value in items {
+                strip_unknown(value, level, item, path, ignored);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            let item = map
+                .get("identifier")
+                .and_then(|v| v.as_str())
+                .or(item)
+                .map(str::to_owned);
+            let keys: Vec<String> = map.keys().cloned().collect();
+            for key in keys {
+                path.push(key.clone());
+                match level.iter().find(|k| k.name == key) {
+                    None => {
+                        map.remove(&key);
+                        ignored.push((path.join("."), item.clone()));
+                    }
+                    Some(known) => {
+                        if let (Some(inner), Some(v)) = (known.inner, map.get_mut(&key)) {
+                            strip_unknown(v, inner, item.as_deref(), path, ignored);
+                        }
+                    }
+                }
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The warning for a key of a plugin's permission file that is ignored.
+fn ignored_key_warning(
+    source: &Source,
+    plugin: &str,
+    path: &str,
+    item: Option<&str>,
+) -> Diagnostic {
+    let key = path.rsplit('.').next().unwrap_or(path);
+    let span = match item {
+        Some(item) => source.find_in(Some(item), key),
+        None => top_level_key(source, key),
+    };
+    let scope = path.split('.').any(|k| k == "scope" || k == "deny");
+    let meaning = if scope {
+        "its values take no effect: a scope written here restricts nothing (Tauri 2 ignores it too, so a deny advertised here is not applied there either); to apply it, put it under a `[[permission]]` (one without commands is the plugin's global scope) and grant that permission in a capability"
+    } else {
+        "whatever it was meant to do, it does nothing (Tauri 2 ignores it too)"
+    };
+    Diagnostic::warning(
+        source,
+        span,
+        format!("unknown key `{path}` in a permission file of plugin `{plugin}` is ignored"),
+    )
+    .help(meaning)
+}
+
+/// Where a top-level key is written: `key = …`, `key.x = …`, `[key…]` or `[[key…]]` at the
+/// start of a line (TOML), or `"key":` (JSON).
+fn top_level_key(source: &Source, key: &str) -> Option<crate::diagnostic::Span> {
+    let mut offset = 0;
+    for line in source.text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        let bare = trimmed.trim_start_matches('[');
+        let brackets = trimmed.len() - bare.len();
+        let bare = bare.trim_start_matches('"');
+        let quote = usize::from(bare.len() < trimmed.len() - brackets);
+        if let Some(rest) = bare.strip_prefix(key) {
+            let next = rest.trim_start_matches('"').chars().next();
+            if matches!(next, Some('.' | ']' | '=' | ' ' | '\t' | ':')) {
+                let start = offset + indent + brackets + quote;
+                return Some(crate::diagnostic::Span {
+                    start,
+                    end: start + key.len(),
+                });
+            }
+        }
+        offset += line.len();
+    }
+    source.find(key, 0)
 }
 
 /// Parses a capability file: one capability, a list (JSON array), or `capabilities = [ … ]`.

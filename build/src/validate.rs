@@ -3,9 +3,11 @@
 
 use gatehouse_runtime::__private::{check_label_glob, check_remote_pattern, closest};
 
-use crate::diagnostic::{Diagnostic, Source};
+use std::collections::HashSet;
+
+use crate::diagnostic::{Diagnostic, Severity, Source};
 use crate::model::{Capability, Permission, PLATFORMS};
-use crate::resolve::{Entry, Resolver};
+use crate::resolve::{Entry, LookupError, OwnerKind, Resolver};
 
 impl<'a> Resolver<'a> {
     /// A permission's own checks: platforms, and commands that exist.
@@ -29,14 +31,17 @@ impl<'a> Resolver<'a> {
             let full = owner.command_name(command);
             if !known.contains(&full) {
                 let suggestion = closest(command, owner.commands.iter().map(String::as_str));
-                let mut d = Diagnostic::error(
-                    source,
-                    source.find_in(Some(&permission.identifier), command),
-                    format!(
-                        "permission `{}` names command `{command}`, which no code defines",
-                        permission.identifier
-                    ),
-                );
+                let mut d = Diagnostic {
+                    severity: self.options.unknown_command,
+                    ..Diagnostic::error(
+                        source,
+                        source.find_in(Some(&permission.identifier), command),
+                        format!(
+                            "permission `{}` names command `{command}`, which no code defines",
+                            permission.identifier
+                        ),
+                    )
+                };
                 d = d.help(match suggestion {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => {
@@ -75,8 +80,10 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    /// Checks every set's members and reports cycles.
-    pub(crate) fn check_sets(&mut self) {
+    /// Checks every set's members and reports cycles: errors in what a capability for the
+    /// target reaches, warnings in what nothing reaches (Tauri does not read those at all, and
+    /// a plugin's unused set must not break the applications that load it).
+    pub(crate) fn check_sets(&mut self, reached: &HashSet<String>) {
         let mut sets: Vec<(String, usize, usize, &'a [String], &'a str)> = self
             .index
             .iter()
@@ -86,38 +93,90 @@ impl<'a> Resolver<'a> {
                     members,
                     file,
                     id,
-                } if *owner != usize::MAX => Some((full.clone(), *owner, *file, *members, *id)),
+                } if self.owners[*owner].kind() != OwnerKind::Core => {
+                    Some((full.clone(), *owner, *file, *members, *id))
+                }
                 _ => None,
             })
             .collect();
         sets.sort();
         for (full, owner, file, members, id) in &sets {
             let source = self.source(*owner, *file);
+            let (severity, unreached) = if reached.contains(full) {
+                (Severity::Error, None)
+            } else {
+                (
+                    Severity::Warning,
+                    Some(format!(
+                        "no capability for `{}` reaches `{full}`, so this is a warning; it becomes an error when one does",
+                        self.options.target
+                    )),
+                )
+            };
+            let with_note = |d: Diagnostic| match (&unreached, &d.help) {
+                (None, _) => d,
+                (Some(note), Some(help)) => {
+                    let help = format!("{help}; {note}");
+                    d.help(help)
+                }
+                (Some(note), None) => d.help(note.clone()),
+            };
             for member in members.iter() {
-                if let Err((message, help)) = self.lookup(Some(*owner), member) {
-                    let mut d =
-                        Diagnostic::error(source, source.find_in(Some(id), member), message);
-                    if let Some(h) = help {
-                        d = d.help(h);
+                match self.lookup(Some(*owner), member) {
+                    Err(LookupError::UnknownPlugin { .. }) if self.options.plugin_alone => {}
+                    Err(e) => {
+                        let d = e.diagnostic(severity, source, Some(id), member);
+                        self.diagnostics.push(with_note(d));
                     }
-                    self.diagnostics.push(d);
+                    Ok(m) if unreached.is_none() => {
+                        if let Some(d) = self.missing_default(&m, source, Some(id), member) {
+                            self.diagnostics.push(d);
+                        }
+                    }
+                    Ok(_) => {}
                 }
             }
             let mut path = vec![full.clone()];
             if let Some(cycle) = self.find_cycle(*owner, members, &mut path) {
                 // Report each cycle once, at the set that sorts first in it.
                 if cycle.iter().min() == Some(full) {
-                    self.diagnostics.push(
-                        Diagnostic::error(
+                    let d = Diagnostic {
+                        severity,
+                        ..Diagnostic::error(
                             source,
                             source.find(id, 0),
                             format!("permission sets form a cycle: {}", cycle.join(" → ")),
                         )
-                        .help("a set may contain other sets, but not itself through them"),
-                    );
+                    }
+                    .help("a set may contain other sets, but not itself through them");
+                    self.diagnostics.push(with_note(d));
                 }
             }
         }
+    }
+
+    /// The warning for a reference to `<plugin>:default` of a plugin that defines none.
+    pub(crate) fn missing_default(
+        &self,
+        full: &str,
+        source: &Source,
+        within: Option<&str>,
+        reference: &str,
+    ) -> Option<Diagnostic> {
+        let Some(Entry::MissingDefault { owner }) = self.index.get(full) else {
+            return None;
+        };
+        let plugin = self.owners[*owner].plugin.as_deref().unwrap_or_default();
+        Some(
+            Diagnostic::warning(
+                source,
+                source.find_in(within, reference),
+                format!("plugin `{plugin}` has no default set: `{reference}` grants nothing"),
+            )
+            .help(format!(
+                "Tauri 2 treats a missing default the same way; name the permissions of `{plugin}` that this needs"
+            )),
+        )
     }
 
     pub(crate) fn find_cycle(
@@ -147,7 +206,16 @@ impl<'a> Resolver<'a> {
         None
     }
 
-    pub(crate) fn check_capability(&mut self, source: &Source, cap: &Capability) {
+    /// A capability's own checks, and its references. `severity` is `Warning` for a
+    /// capability for another platform: Tauri skips those, and the plugins they name may not
+    /// be linked on this target at all (those references are not reported).
+    pub(crate) fn check_capability(
+        &mut self,
+        source: &Source,
+        cap: &Capability,
+        severity: Severity,
+    ) {
+        let first = self.diagnostics.len();
         let id = Some(cap.identifier.as_str());
         self.check_platforms(source, id, cap.platforms.as_deref());
         for glob in cap.windows.iter().chain(&cap.webviews) {
@@ -204,12 +272,34 @@ impl<'a> Resolver<'a> {
         }
         for reference in &cap.permissions {
             let name = reference.identifier();
-            if let Err((message, help)) = self.lookup(None, name) {
-                let mut d = Diagnostic::error(source, source.find_in(id, name), message);
-                if let Some(h) = help {
-                    d = d.help(h);
+            match self.lookup(None, name) {
+                Err(LookupError::UnknownPlugin { .. }) if severity == Severity::Warning => {}
+                Err(e) => {
+                    let d = e.diagnostic(Severity::Error, source, id, name);
+                    self.diagnostics.push(d);
                 }
-                self.diagnostics.push(d);
+                Ok(full) if severity == Severity::Error => {
+                    if let Some(d) = self.missing_default(&full, source, id, name) {
+                        self.diagnostics.push(d);
+                    }
+                }
+                Ok(_) => {}
+            }
+        }
+        if severity == Severity::Warning {
+            let platforms = cap.platforms.as_deref().unwrap_or_default().join(", ");
+            let note = format!(
+                "capability `{}` is for {platforms} only, so its problems are warnings on `{}`",
+                cap.identifier, self.options.target
+            );
+            for d in &mut self.diagnostics[first..] {
+                if d.severity == Severity::Error {
+                    d.severity = Severity::Warning;
+                    d.help = Some(match d.help.take() {
+                        Some(help) => format!("{help}; {note}"),
+                        None => note.clone(),
+                    });
+                }
             }
         }
     }

@@ -50,6 +50,9 @@ fn tauri_style_files_resolve_unchanged() {
             "delete_note",
             "export_notes",
             "list_notes",
+            "plugin:app|identifier",
+            "plugin:app|name",
+            "plugin:app|version",
             "plugin:event|emit",
             "plugin:event|emit_to",
             "plugin:event|listen",
@@ -57,12 +60,20 @@ fn tauri_style_files_resolve_unchanged() {
             "plugin:fs|read_dir",
             "plugin:fs|read_file",
             "plugin:fs|write_file",
+            "plugin:path|basename",
+            "plugin:path|dirname",
+            "plugin:path|extname",
+            "plugin:path|is_absolute",
+            "plugin:path|join",
+            "plugin:path|normalize",
+            "plugin:path|resolve",
+            "plugin:path|resolve_directory",
             "read_note",
             "save_note"
         ]
     );
-    // The event commands join because `core:default` grants them; an application that names
-    // no `core:` permission has none of them.
+    // The built-in event, app and path commands join because `core:default` grants them, as
+    // in Tauri; an application that names no `core:` permission has none of them.
     let ids: Vec<&str> = acl
         .capabilities
         .iter()
@@ -81,6 +92,9 @@ fn tauri_style_files_resolve_unchanged() {
             "delete_note",
             "export_notes",
             "list_notes",
+            "plugin:app|identifier",
+            "plugin:app|name",
+            "plugin:app|version",
             "plugin:event|emit",
             "plugin:event|emit_to",
             "plugin:event|listen",
@@ -88,6 +102,14 @@ fn tauri_style_files_resolve_unchanged() {
             "plugin:fs|read_dir",
             "plugin:fs|read_file",
             "plugin:fs|write_file",
+            "plugin:path|basename",
+            "plugin:path|dirname",
+            "plugin:path|extname",
+            "plugin:path|is_absolute",
+            "plugin:path|join",
+            "plugin:path|normalize",
+            "plugin:path|resolve",
+            "plugin:path|resolve_directory",
             "read_note",
             "save_note"
         ]
@@ -118,17 +140,27 @@ fn tauri_style_files_resolve_unchanged() {
         .iter()
         .map(String::as_str)
         .collect();
-    // `core:default` is Tauri's: it includes `core:event:default`.
+    // `core:default` is Tauri's: of its 92 commands, Gatehouse serves event, path and three
+    // of app; the others grant nothing, with one warning per capability.
+    let core = gatehouse_build::tauri_core::served_commands();
+    let mut expected: Vec<&str> = core.iter().map(String::as_str).collect();
+    expected.extend(["list_notes", "plugin:fs|read_file", "read_note"]);
+    expected.sort_unstable();
+    assert_eq!(viewer, expected);
+    let unserved: Vec<&str> = output
+        .diagnostics
+        .iter()
+        .filter(|d| {
+            d.message
+                .contains("Tauri built-ins not provided by Gatehouse")
+        })
+        .map(|d| d.message.as_str())
+        .collect();
     assert_eq!(
-        viewer,
+        unserved,
         [
-            "list_notes",
-            "plugin:event|emit",
-            "plugin:event|emit_to",
-            "plugin:event|listen",
-            "plugin:event|unlisten",
-            "plugin:fs|read_file",
-            "read_note"
+            "capability `default` names Tauri built-ins not provided by Gatehouse, which grant nothing here: `core:default` (77 commands)",
+            "capability `viewer` names Tauri built-ins not provided by Gatehouse, which grant nothing here: `core:default` (77 commands)",
         ]
     );
 

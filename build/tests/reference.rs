@@ -31,6 +31,22 @@ use serde_json::{json, Value};
 const TARGET: &str = "linux";
 const PLUGIN: &str = "p";
 
+/// Tauri core identifiers the generated files name: served, partly served and not served.
+const CORE_REFS: &[&str] = &[
+    "core:default",
+    "core:event:default",
+    "core:path:default",
+    "core:app:default",
+    "core:window:default",
+    "core:window:allow-set-title",
+    "core:app:allow-tauri-version",
+    "core:app:allow-name",
+    "core:path:allow-join",
+    "core:path:deny-join",
+    "core:event:deny-emit",
+    "core:menu:default",
+];
+
 // ---------------------------------------------------------------------------------------------
 // Real commands: each returns the scopes it was handed.
 
@@ -174,6 +190,10 @@ struct RawOwner {
     sets: Vec<RawSet>,
     default: Option<Vec<RawMember>>,
     toml: [bool; 2],
+    /// A set no capability reaches, naming what does not exist and itself: a warning only.
+    broken_set: bool,
+    /// (Plugins only) a top-level key Tauri ignores, `[[scope.deny]]`: ignored, with a warning.
+    stray_key: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -195,6 +215,8 @@ struct RawCap {
     toml: bool,
     /// Shares a file (`capabilities = [ … ]`) with the next capability.
     group_with_next: bool,
+    /// When not for the target: also names a plugin that is not linked (a mobile-only one).
+    unlinked_plugin: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -274,14 +296,20 @@ fn raw_owner(max_commands: usize) -> impl Strategy<Value = RawOwner> {
         ),
         prop::option::weighted(0.5, raw_members(3)),
         any::<[bool; 2]>(),
+        prop::bool::weighted(0.3),
+        prop::bool::weighted(0.3),
     )
-        .prop_map(|(commands, permissions, sets, default, toml)| RawOwner {
-            commands,
-            permissions,
-            sets,
-            default,
-            toml,
-        })
+        .prop_map(
+            |(commands, permissions, sets, default, toml, broken_set, stray_key)| RawOwner {
+                commands,
+                permissions,
+                sets,
+                default,
+                toml,
+                broken_set,
+                stray_key,
+            },
+        )
 }
 
 fn raw_cap() -> impl Strategy<Value = RawCap> {
@@ -314,9 +342,10 @@ fn raw_cap() -> impl Strategy<Value = RawCap> {
         ),
         any::<bool>(),
         prop::bool::weighted(0.3),
+        any::<bool>(),
     )
         .prop_map(
-            |(windows, webviews, local, remote, platforms, refs, toml, group_with_next)| RawCap {
+            |(
                 windows,
                 webviews,
                 local,
@@ -325,6 +354,17 @@ fn raw_cap() -> impl Strategy<Value = RawCap> {
                 refs,
                 toml,
                 group_with_next,
+                unlinked_plugin,
+            )| RawCap {
+                windows,
+                webviews,
+                local,
+                remote,
+                platforms,
+                refs,
+                toml,
+                group_with_next,
+                unlinked_plugin,
             },
         )
 }
@@ -368,6 +408,10 @@ struct OwnerLayout {
     set_file: Vec<bool>,
     /// Per file: TOML (else JSON)?
     toml: [bool; 2],
+    /// See [`RawOwner::broken_set`].
+    broken_set: bool,
+    /// See [`RawOwner::stray_key`].
+    stray_key: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -459,6 +503,8 @@ fn member(own: &Defined, other: Option<&Defined>, set: Option<usize>, raw: &RawM
     match raw.kind % 6 {
         // Sets only contain earlier sets; the default may contain any set.
         k @ 0..=3 => local.any(k, raw.index, set),
+        // Any owner's sets may name Tauri's core permissions (another plugin's, for a plugin).
+        4 if raw.index % 7 == 0 => CORE_REFS[raw.index as usize / 7 % CORE_REFS.len()].to_owned(),
         4 => match other {
             // The application's sets may name the plugin's permissions, sets and default.
             Some(plugin) => match raw.index % 5 {
@@ -527,6 +573,8 @@ fn owner_files(
         permission_file: raw.permissions.iter().map(|p| p.second_file).collect(),
         set_file: raw.sets.iter().map(|s| s.second_file).collect(),
         toml: raw.toml,
+        broken_set: raw.broken_set,
+        stray_key: raw.stray_key && !owner.is_empty(),
     };
     (
         Files {
@@ -580,11 +628,15 @@ fn materialise(raw: &RawCase) -> (Input, Layout, Vec<Caller>) {
                     };
                     let id = match r.kind % 8 {
                         k @ 0..=3 => owner.any(k, r.index, None),
+                        // A plugin's default set, which may not exist (an empty grant).
+                        4 | 5 if !owner.prefix.is_empty() => format!("{}default", owner.prefix),
                         4 | 5 => owner
                             .default()
                             .unwrap_or_else(|| owner.any(r.index, r.index / 4, None)),
                         6 => owner.any(r.index % 2, r.index / 2, None),
-                        _ if r.index % 3 == 0 => "core:default".to_owned(),
+                        _ if r.index % 3 == 0 => {
+                            CORE_REFS[r.index as usize / 3 % CORE_REFS.len()].to_owned()
+                        }
                         _ => owner.any(r.index, r.index / 4, None),
                     };
                     Ref {
@@ -595,6 +647,16 @@ fn materialise(raw: &RawCase) -> (Input, Layout, Vec<Caller>) {
                             .map(|(allow, deny)| (values(allow), values(deny))),
                     }
                 })
+                .chain(
+                    // A mobile-only capability naming a mobile-only plugin, not linked here.
+                    (c.unlinked_plugin
+                        && c.platforms
+                            .is_some_and(|m| !masked(PLATFORMS, m).contains(&TARGET.to_owned())))
+                    .then(|| Ref {
+                        id: "barcode-scanner:default".to_owned(),
+                        extension: None,
+                    }),
+                )
                 .collect(),
         })
         .collect();
@@ -697,9 +759,18 @@ fn write_permission_files(dir: &Path, files: &Files, layout: &OwnerLayout) {
             .filter(|(i, _)| in_file(&layout.set_file, *i))
             .map(|(_, s)| s)
             .collect();
-        if default.is_none() && permissions.is_empty() && sets.is_empty() {
+        let broken = layout.broken_set && file == 0;
+        let stray = layout.stray_key && file == 0;
+        if default.is_none() && permissions.is_empty() && sets.is_empty() && !broken && !stray {
             continue;
         }
+        // The second file sits deeper, where Tauri plugins keep their generated permissions.
+        let folder = if file == 0 {
+            dir.to_owned()
+        } else {
+            dir.join("autogenerated/commands")
+        };
+        std::fs::create_dir_all(&folder).expect("permissions subfolder");
         let (path, text) = if layout.toml[file] {
             let mut t = String::new();
             if let Some(members) = default {
@@ -719,7 +790,13 @@ fn write_permission_files(dir: &Path, files: &Files, layout: &OwnerLayout) {
                     toml_strings(&s.members)
                 );
             }
-            (dir.join(format!("{name}.toml")), t)
+            if broken {
+                t += "[[set]]\nidentifier = \"broken\"\npermissions = [\"broken\", \"nope\", \"zz:allow-x\"]\n\n";
+            }
+            if stray {
+                t += "[[scope.deny]]\npath = \"$HOME/.ssh\"\n";
+            }
+            (folder.join(format!("{name}.toml")), t)
         } else {
             let mut v = json!({
                 "permission": permissions.iter().map(|p| permission_json(p)).collect::<Vec<_>>(),
@@ -731,10 +808,32 @@ fn write_permission_files(dir: &Path, files: &Files, layout: &OwnerLayout) {
             if let Some(members) = default {
                 v["default"] = json!({ "permissions": members });
             }
-            (dir.join(format!("{name}.json")), v.to_string())
+            if broken {
+                v["set"]
+                    .as_array_mut()
+                    .expect("a list")
+                    .push(json!({ "identifier": "broken", "permissions": ["broken", "nope", "zz:allow-x"] }));
+            }
+            if stray {
+                v["scope"] = json!({ "deny": [{ "path": "$HOME/.ssh" }] });
+            }
+            (folder.join(format!("{name}.json")), v.to_string())
         };
         std::fs::write(path, text).expect("write permission file");
     }
+    write_strays(dir);
+}
+
+/// What real folders hold beside the files: documentation and generated schemas, which are
+/// not read (a schema would not parse as a permission or capability file).
+fn write_strays(dir: &Path) {
+    std::fs::create_dir_all(dir.join("schemas")).expect("schemas folder");
+    std::fs::write(
+        dir.join("schemas/schema.json"),
+        r#"{"$schema": "x", "oneOf": []}"#,
+    )
+    .expect("write schema");
+    std::fs::write(dir.join("reference.md"), "# Permissions\n").expect("write reference");
 }
 
 fn capability_json(c: &Cap) -> Value {
@@ -819,8 +918,16 @@ fn write_capability_files(dir: &Path, input: &Input, layout: &Layout) {
                 ("json", text)
             }
         };
-        std::fs::write(dir.join(format!("{n:02}.{ext}")), text).expect("write capability file");
+        // Every other file in a subfolder, as Tauri reads `capabilities/**`.
+        let folder = if n % 2 == 1 {
+            dir.join("nested")
+        } else {
+            dir.to_owned()
+        };
+        std::fs::create_dir_all(&folder).expect("capabilities subfolder");
+        std::fs::write(folder.join(format!("{n:02}.{ext}")), text).expect("write capability file");
     }
+    write_strays(dir);
 }
 
 /// A fresh folder under the system's temporary folder, removed when dropped.
@@ -992,8 +1099,11 @@ fn compare(input: &Input, callers: &[Caller], checked: &Checked) -> Result<(), S
                 }
                 continue;
             }
-            if command.starts_with("plugin:event|") {
-                // The built-in event commands need arguments; reaching them is what counts.
+            if ["plugin:event|", "plugin:path|", "plugin:app|"]
+                .iter()
+                .any(|p| command.starts_with(p))
+            {
+                // The built-in commands need arguments or state; reaching them is what counts.
                 if reply["error"]["code"] == -32001 {
                     return Err(format!("{c:?} calling `{command}`: refused: {reply}"));
                 }
@@ -1071,11 +1181,15 @@ proptest! {
         }
     }
 
-    /// A cycle among sets (a set containing itself, directly or through another) is reported,
-    /// and the build still finishes.
+    /// A cycle among sets (a set containing itself, directly or through another) that a
+    /// capability reaches is an error, and the build still finishes. (One that nothing reaches
+    /// is a warning: `an_unreached_broken_set_is_a_warning`.)
     #[test]
     fn set_cycles_are_reported(raw in raw_case(), in_plugin in any::<bool>(), k in any::<u8>()) {
         let (mut input, mut layout, _) = materialise(&raw);
+        let prefix = if in_plugin && !input.plugins.is_empty() { format!("{PLUGIN}:") } else { String::new() };
+        input.capabilities[0].platforms = None;
+        input.capabilities[0].permissions.push(Ref { id: format!("{prefix}set0"), extension: None });
         let (files, owner_layout) = match input.plugins.first_mut() {
             Some(p) if in_plugin => (&mut p.files, &mut layout.plugin),
             _ => (&mut input.app, &mut layout.app),
@@ -1270,4 +1384,46 @@ fn a_plugin_default_set_grants_its_commands_and_its_global_scope() {
         scopes_of(&router, &main, "plugin:p|q0"),
         json!({ "allow": [], "deny": [], "globalAllow": [{ "path": "$HOME/**" }], "globalDeny": [] })
     );
+}
+
+#[test]
+fn an_unreached_broken_set_is_a_warning() {
+    let dir = TempDir::new();
+    for (path, text) in [
+        (
+            "permissions/app.toml",
+            "[[set]]\nidentifier = \"a\"\npermissions = [\"b\", \"nope\"]\n\n[[set]]\nidentifier = \"b\"\npermissions = [\"a\"]\n",
+        ),
+        (
+            "capabilities/main.toml",
+            "identifier = \"main\"\nwindows = [\"main\"]\npermissions = [\"allow-c0\"]\n",
+        ),
+    ] {
+        let path = dir.0.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("folder");
+        std::fs::write(path, text).expect("write");
+    }
+    let checked = Builder::new()
+        .root(&dir.0)
+        .discover_commands(false)
+        .commands(["c0"])
+        .plugins_from_dependencies(false)
+        .target(TARGET)
+        .emit_cargo_directives(false)
+        .check()
+        .expect("readable");
+    let found: Vec<(Severity, &str)> = checked
+        .diagnostics
+        .iter()
+        .map(|d| (d.severity, d.message.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (Severity::Warning, "unknown permission `nope`"),
+            (Severity::Warning, "permission sets form a cycle: a → b → a"),
+        ]
+    );
+    let router = router_for(&checked);
+    assert!(router.check(&router.caller(CallerInfo::local("main")), "c0"));
 }

@@ -6,9 +6,15 @@
 //! The semantics, in one place:
 //!
 //! - A reference `id` written in the files of owner `o` (a capability's references are the
-//!   application's) means `o`'s `id`; `plugin:id` means the plugin's. `core:default` is
-//!   `core:event:default`: `allow-listen`, `allow-unlisten`, `allow-emit`, `allow-emit-to` of the
-//!   built-in commands `plugin:event|listen`, … .
+//!   application's) means `o`'s `id`; `plugin:id` means the plugin's, from any owner's files.
+//!   `core:…` is Tauri's catalogue: `core:default` and `core:<plugin>:default` allow the
+//!   commands Gatehouse serves (`event`, `path`, and `app`'s `name`, `version`,
+//!   `identifier`: `plugin:event|listen`, …); everything else of the catalogue (windows,
+//!   menus, …) grants nothing.
+//! - `<plugin>:default` of a plugin whose files define no default set grants nothing.
+//! - What no capability for the target reaches does not matter: an unused broken set, a
+//!   capability for another platform naming plugins that are not linked, an unknown key in a
+//!   plugin's file (ignored), files that are not TOML or JSON, or in a `schemas` folder.
 //! - The command universe: every owner's commands, and the built-in commands that a
 //!   capability for the target reaches.
 //! - An identifier is, first, what the owner's files define (a permission, a set, or `default`
@@ -188,28 +194,17 @@ impl Input {
             None => (context, reference),
         };
         if owner == "core" {
-            assert!(
-                id == "default" || id == "event:default",
-                "the generator only writes core:default and core:event:default, not `{id}`"
-            );
-            return ["listen", "unlisten", "emit", "emit_to"]
-                .iter()
-                .map(|c| Reached {
-                    id: format!("core:event:allow-{}", c.replace('_', "-")),
-                    owner: "core:event".to_owned(),
-                    allow: vec![format!("plugin:event|{c}")],
-                    deny: Vec::new(),
-                    scope_allow: Vec::new(),
-                    scope_deny: Vec::new(),
-                    platforms: None,
-                })
-                .collect();
+            return core(id);
         }
         let (commands, files) = self.owner(owner);
         // What the files define comes first.
         if id == "default" {
             if let Some(members) = &files.default {
                 return members.iter().flat_map(|m| self.expand(owner, m)).collect();
+            }
+            // A plugin without a default set: `<plugin>:default` grants nothing.
+            if !owner.is_empty() {
+                return Vec::new();
             }
         }
         if let Some(p) = files.permissions.iter().find(|p| p.id == id) {
@@ -335,6 +330,83 @@ impl Input {
             }
         }
         scope
+    }
+}
+
+/// The built-in commands Gatehouse serves, per Tauri core plugin; every other `core:`
+/// command (windows, menus, `app`'s `tauri_version`, …) is known but grants nothing.
+const SERVED: &[(&str, &[&str])] = &[
+    ("event", &["listen", "unlisten", "emit", "emit_to"]),
+    (
+        "path",
+        &[
+            "resolve_directory",
+            "resolve",
+            "normalize",
+            "join",
+            "dirname",
+            "extname",
+            "basename",
+            "is_absolute",
+        ],
+    ),
+    ("app", &["name", "version", "identifier"]),
+];
+
+/// Tauri core plugins whose identifiers the generator writes but Gatehouse does not serve.
+const UNSERVED: &[&str] = &["window", "webview", "menu", "tray", "image", "resources"];
+
+/// What a `core:` identifier stands for: `core:default` is every core plugin's default;
+/// `core:<plugin>:default` allows all of the served commands of the plugin (each of them is in
+/// its Tauri default set); `allow-<kebab>`/`deny-<kebab>` one command.
+fn core(id: &str) -> Vec<Reached> {
+    let reached = |plugin: &str, command: &str, allow: bool| Reached {
+        id: format!(
+            "core:{plugin}:{}-{}",
+            if allow { "allow" } else { "deny" },
+            command.replace('_', "-")
+        ),
+        owner: format!("core:{plugin}"),
+        allow: if allow {
+            vec![format!("plugin:{plugin}|{command}")]
+        } else {
+            Vec::new()
+        },
+        deny: if allow {
+            Vec::new()
+        } else {
+            vec![format!("plugin:{plugin}|{command}")]
+        },
+        scope_allow: Vec::new(),
+        scope_deny: Vec::new(),
+        platforms: None,
+    };
+    if id == "default" {
+        return SERVED
+            .iter()
+            .flat_map(|(plugin, commands)| commands.iter().map(|c| reached(plugin, c, true)))
+            .collect();
+    }
+    let (plugin, rest) = id
+        .split_once(':')
+        .unwrap_or_else(|| panic!("not a core identifier: `core:{id}`"));
+    let Some((_, commands)) = SERVED.iter().find(|(p, _)| *p == plugin) else {
+        assert!(
+            UNSERVED.contains(&plugin),
+            "unknown core plugin in `core:{id}`"
+        );
+        return Vec::new();
+    };
+    if rest == "default" {
+        return commands.iter().map(|c| reached(plugin, c, true)).collect();
+    }
+    let (verb, kebab) = rest
+        .split_once('-')
+        .unwrap_or_else(|| panic!("not a core identifier: `core:{id}`"));
+    match commands.iter().find(|c| c.replace('_', "-") == kebab) {
+        Some(command) => vec![reached(plugin, command, verb == "allow")],
+        // A command Tauri has and Gatehouse does not serve (`core:app:allow-tauri-version`).
+        None => Vec::new(),
     }
 }
 
