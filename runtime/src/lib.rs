@@ -34,6 +34,7 @@ mod channel;
 #[cfg(any(feature = "ws", feature = "stdio"))]
 mod engine;
 mod command;
+mod core_plugins;
 mod error;
 mod event;
 mod extract;
@@ -64,6 +65,7 @@ pub use acl::{
 pub use bitset::{Bits, CommandId};
 pub use caller::{Caller, CallerInfo, GrantSet, Origin};
 pub use channel::{Channel, CHANNEL_METHOD};
+pub use core_plugins::{AppInfo, BaseDirectory};
 pub use command::{
     BlockingFn, Command, CommandEntry, CommandInfo, Handled, InvokeFn, Reply, ReplyFuture,
     Requirements, ScanFn,
@@ -113,6 +115,10 @@ pub mod __private {
     pub fn check_remote_pattern(pattern: &str) -> Result<(), String> {
         crate::pattern::RemotePattern::new(pattern).map(|_| ())
     }
+
+    /// The connection engine's entry, for fuzz targets.
+    #[cfg(any(feature = "ws", feature = "stdio"))]
+    pub use crate::engine::fuzz as engine;
 
     /// Boxes an `async` command's future.
     pub fn pending<'a, F>(future: F) -> Handled<'a>
