@@ -249,3 +249,34 @@ impl std::fmt::Debug for Connection {
             .finish_non_exhaustive()
     }
 }
+
+/// The engine's entry for fuzz targets. **Not public API.**
+#[doc(hidden)]
+pub mod fuzz {
+    use super::{Connection, Inbound};
+    use crate::caller::CallerInfo;
+    use crate::limits::Limits;
+    use crate::router::Router;
+
+    /// Feeds `frame` to a new connection of `info`, as a transport does (with `responses`, as
+    /// stdio does), and returns what was queued for the peer once it has been served, plus
+    /// whether the engine handed the frame back as a response.
+    pub async fn frame(
+        router: &Router,
+        info: CallerInfo,
+        limits: &Limits,
+        responses: bool,
+        frame: Vec<u8>,
+    ) -> (Vec<Vec<u8>>, bool) {
+        let (connection, mut rx) = Connection::open(router, info, limits, responses);
+        let response = matches!(connection.frame(frame).await, Ok(Inbound::Response { .. }));
+        // Work that had to wait runs on tasks of its own; let them finish or be cancelled.
+        tokio::task::yield_now().await;
+        connection.close();
+        let mut out = Vec::new();
+        while let Some(frame) = rx.try_recv() {
+            out.push(frame);
+        }
+        (out, response)
+    }
+}
