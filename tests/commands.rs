@@ -249,7 +249,28 @@ async fn injected_arguments_cannot_be_sent() {
     assert_eq!(v["error"]["data"]["argument"], "store");
     assert_eq!(call(&r, &c, "count", json!({})).await["result"], 1);
     assert_eq!(call(&r, &c, "count", json!([])).await["result"], 2);
-    assert_eq!(call(&r, &c, "whoami", json!(null)).await["result"], "main");
+    // `null` is not "no arguments" (JSON-RPC 2.0: `params` is an object or an array).
+    assert_eq!(
+        call(&r, &c, "whoami", json!(null)).await["error"]["code"],
+        -32600
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_argument_lists_only_what_the_caller_may_send() {
+    let r = router();
+    let c = main_caller(&r);
+    let v = call(&r, &c, "notes.save", json!({"nte": {}})).await;
+    assert_eq!(v["error"]["code"], -32602);
+    assert_eq!(v["error"]["data"]["argument"], "nte");
+    let message = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("expected one of `note`"), "{v}");
+    assert!(!message.contains("store"), "{v}");
+    // A command whose arguments are all injected takes none from the caller.
+    let v = call(&r, &c, "whoami", json!({"invocation": 1})).await;
+    let message = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("takes no arguments"), "{v}");
+    assert!(!message.contains("caller"), "{v}");
 }
 
 #[tokio::test]

@@ -129,6 +129,11 @@ fn expand(cmd: &Command<'_>) -> TokenStream {
         }
     });
     let checks: Vec<TokenStream> = (0..tys.len()).map(check).collect();
+    // Spanned and elided as in `check`, so a type that is not an argument is reported once.
+    let from_params = cmd.args.iter().zip(&spans).map(|(a, &span)| {
+        let ty = with_lifetime(a.ty, &Lifetime::new("'_", Span::call_site()));
+        quote_spanned!(span=> <#ty as __gh::FromInvoke<'_>>::FROM_PARAMS)
+    });
     let finish = tys.iter().enumerate().map(|(i, ty)| {
         let (index, var, key) = (&indexes[i], &vars[i], keys[i]);
         let call = quote_spanned!(spans[i]=> __gh::finish::<#ty>(__slots.#index, &__inv, #key));
@@ -242,6 +247,7 @@ fn expand(cmd: &Command<'_>) -> TokenStream {
             #[automatically_derived]
             impl<'__gh> __gh::ArgSlots<'__gh> for __Slots<'__gh> {
                 const KEYS: &'static [&'static str] = &[#(#keys),*];
+                const FROM_PARAMS: &'static [bool] = &[#(#from_params),*];
 
                 fn empty() -> Self {
                     __Slots(#(::core::option::Option::None::<#tys>,)* ::core::marker::PhantomData)

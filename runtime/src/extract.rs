@@ -272,6 +272,10 @@ pub trait ArgSlots<'de>: Sized {
     /// The keys of all arguments, in declaration order.
     const KEYS: &'static [&'static str];
 
+    /// For each argument of [`KEYS`](Self::KEYS), whether the caller sends it (`false` for
+    /// injected ones, like `State` or `Caller`).
+    const FROM_PARAMS: &'static [bool];
+
     /// Slots with nothing filled.
     fn empty() -> Self;
 
@@ -395,17 +399,17 @@ fn params_error<'de, S: ArgSlots<'de>>(failure: Failure, e: &serde_json::Error) 
             RpcError::invalid_params(S::KEYS.get(i).copied(), "the argument is given twice")
         }
         Failure::Unknown(key) => {
-            let expected = if S::KEYS.is_empty() {
+            // Only what the caller may send: injected arguments are not the caller's to name.
+            let sent: Vec<String> = S::KEYS
+                .iter()
+                .zip(S::FROM_PARAMS)
+                .filter(|(_, &sent)| sent)
+                .map(|(k, _)| format!("`{k}`"))
+                .collect();
+            let expected = if sent.is_empty() {
                 "the command takes no arguments".to_owned()
             } else {
-                format!(
-                    "expected one of {}",
-                    S::KEYS
-                        .iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                format!("expected one of {}", sent.join(", "))
             };
             RpcError::invalid_params(Some(&key), &format!("unknown argument; {expected}"))
         }
