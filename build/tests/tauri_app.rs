@@ -355,3 +355,22 @@ fn copy(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The catalogue's "served" marks and the runtime's built-in commands agree: a router over an
+/// ACL naming every command marked served needs no command of the application's.
+#[test]
+fn the_runtime_serves_what_the_catalogue_says_it_serves() {
+    let router = |commands: Vec<String>| {
+        let acl = gatehouse::Acl::builder()
+            .commands(commands)
+            .build()
+            .expect("valid ACL");
+        gatehouse::Router::builder(acl).build()
+    };
+    let served = gatehouse_build::tauri_core::served_commands();
+    assert_eq!(served.len(), 15);
+    if let Err(e) = router(served) {
+        panic!("{e}");
+    }
+    assert!(router(vec!["plugin:window|set_title".to_owned()]).is_err());
+}

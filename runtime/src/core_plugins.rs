@@ -499,6 +499,129 @@ pub(crate) static BUILTINS: [CommandEntry; 11] = [
 mod tests {
     use super::*;
 
+    /// A router whose ACL grants every built-in of this file to the window `main`.
+    fn router(info: Option<AppInfo>) -> (crate::Router, crate::Caller) {
+        let names: Vec<&str> = BUILTINS.iter().map(CommandEntry::name).collect();
+        let acl = crate::Acl::builder()
+            .commands(names.iter().copied())
+            .capability(
+                crate::Capability::builder("main")
+                    .windows(["main"])
+                    .allow(names.iter().copied()),
+            )
+            .build()
+            .expect("valid ACL");
+        let mut builder = crate::Router::builder(acl);
+        if let Some(info) = info {
+            builder = builder.manage(info);
+        }
+        // Nothing is served but the built-ins the ACL names.
+        let router = builder.build().expect("the built-ins are served");
+        let caller = router.caller(crate::CallerInfo::local("main"));
+        (router, caller)
+    }
+
+    fn call(
+        router: &crate::Router,
+        caller: &crate::Caller,
+        method: &str,
+        params: &str,
+    ) -> serde_json::Value {
+        let request =
+            format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let reply = runtime
+            .block_on(router.handle(caller, request.as_bytes()))
+            .expect("a reply");
+        serde_json::from_slice(&reply).expect("JSON")
+    }
+
+    #[test]
+    fn the_built_ins_answer_what_tauri_api_sends() {
+        let info = AppInfo::new("notes", "1.2.3", "com.example.notes")
+            .dir(BaseDirectory::AppData, "/data/notes");
+        let (router, main) = router(Some(info));
+        let result =
+            |method: &str, params: &str| call(&router, &main, method, params)["result"].clone();
+        assert_eq!(result("plugin:app|name", "{}"), "notes");
+        assert_eq!(result("plugin:app|version", "{}"), "1.2.3");
+        assert_eq!(result("plugin:app|identifier", "{}"), "com.example.notes");
+        // `appDataDir()` and `resolveResource`-style calls: `{directory, path?}`.
+        assert_eq!(
+            result("plugin:path|resolve_directory", r#"{"directory":14}"#),
+            "/data/notes"
+        );
+        assert_eq!(
+            result(
+                "plugin:path|resolve_directory",
+                r#"{"directory":14,"path":"db/notes.sqlite"}"#
+            ),
+            "/data/notes/db/notes.sqlite"
+        );
+        assert_eq!(
+            result(
+                "plugin:path|basename",
+                r#"{"path":"/a/b/c.json","ext":".json"}"#
+            ),
+            "c"
+        );
+        assert_eq!(
+            result("plugin:path|basename", r#"{"path":"/a/b/c.json"}"#),
+            "c.json"
+        );
+        assert_eq!(
+            result("plugin:path|extname", r#"{"path":"/a/b/c.json"}"#),
+            "json"
+        );
+        assert_eq!(
+            result("plugin:path|is_absolute", r#"{"path":"a/b"}"#),
+            false
+        );
+        if cfg!(unix) {
+            assert_eq!(
+                result("plugin:path|join", r#"{"paths":["a","../b","c"]}"#),
+                "b/c"
+            );
+            assert_eq!(
+                result("plugin:path|normalize", r#"{"path":"/a/./b/.."}"#),
+                "/a"
+            );
+            assert_eq!(
+                result("plugin:path|dirname", r#"{"path":"/a/b/c"}"#),
+                "/a/b"
+            );
+        }
+        // A directory the platform has not, an unknown number, a wrong argument.
+        let error = |method: &str, params: &str| {
+            call(&router, &main, method, params)["error"]["code"].clone()
+        };
+        assert_eq!(
+            error("plugin:path|resolve_directory", r#"{"directory":11}"#),
+            -32000
+        );
+        assert_eq!(
+            error("plugin:path|resolve_directory", r#"{"directory":99}"#),
+            -32602
+        );
+        assert_eq!(error("plugin:path|join", r#"{"path":"a"}"#), -32602);
+        assert_eq!(error("plugin:path|extname", r#"{"path":"/a/b"}"#), -32000);
+    }
+
+    #[test]
+    fn core_app_without_app_info_says_what_is_missing() {
+        let (router, main) = router(None);
+        let reply = call(&router, &main, "plugin:app|name", "{}");
+        assert_eq!(reply["error"]["code"], -32603);
+        assert!(
+            reply["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("AppInfo")),
+            "{reply}"
+        );
+    }
+
     #[test]
     fn base_directories_are_numbered_as_tauri_numbers_them() {
         assert_eq!(BaseDirectory::from_number(1), Some(BaseDirectory::Audio));
