@@ -97,8 +97,9 @@ impl<T: Serialize> Channel<T> {
 
     fn frame(&self, message: &T) -> Result<Vec<u8>, SendError> {
         channel_frame(self.id, message).map_err(|e| {
-            // A message that cannot be serialised is a bug in the command, not the caller's.
-            tracing::error!(channel = self.id, error = %e, "channel message could not be serialised");
+            // A message that cannot be serialised is a bug in the command, not the caller's; but
+            // the caller decides how often the command runs, so the log is rate-limited.
+            crate::log::error_limited!(channel = self.id, error = %e, "channel message could not be serialised");
             SendError::Closed
         })
     }

@@ -249,7 +249,6 @@ impl EventHub {
 
     /// Drops every listener of the connection `outbound` (the engine calls it when a
     /// connection closes).
-    #[allow(dead_code, reason = "called by the connection engine")]
     pub(crate) fn disconnect(&self, outbound: &Outbound) {
         self.registry().disconnect(outbound.key());
     }

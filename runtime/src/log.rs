@@ -143,14 +143,12 @@ macro_rules! warn_limited {
 }
 
 /// `tracing::error!`, rate-limited per call site (see the [module docs](self)).
-#[allow(unused_macros, reason = "for the transports' peer-triggered errors")]
 macro_rules! error_limited {
     ($($arg:tt)+) => {
         $crate::log::event_limited!(::tracing::Level::ERROR, $($arg)+)
     };
 }
 
-#[allow(unused_imports, reason = "for the transports' peer-triggered errors")]
 pub(crate) use error_limited;
 pub(crate) use event_limited;
 pub(crate) use warn_limited;
