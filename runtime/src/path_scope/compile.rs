@@ -24,9 +24,18 @@ pub(super) fn options(require_literal_leading_dot: bool) -> MatchOptions {
 pub(super) struct Compiled {
     globs: Vec<Pattern>,
     /// The folders every path the pattern matches lies beneath, as written and at their real
-    /// location: the literal prefix, or its parent for a pattern without metacharacters that
-    /// does not name an existing folder.
-    anchors: Vec<PathBuf>,
+    /// location.
+    anchors: Vec<Anchor>,
+}
+
+/// A folder a pattern reaches into: the directory of its variable, else its literal prefix (or
+/// the prefix's parent, for a pattern without metacharacters that does not name an existing
+/// folder).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Anchor {
+    pub(super) path: PathBuf,
+    /// The [`BaseDirs`] variable whose directory this is, if it is one.
+    pub(super) variable: Option<String>,
 }
 
 impl Compiled {
@@ -62,7 +71,7 @@ impl Compiled {
     }
 
     /// The folders the pattern reaches into (see the field).
-    pub(super) fn anchors(&self) -> &[PathBuf] {
+    pub(super) fn anchors(&self) -> &[Anchor] {
         &self.anchors
     }
 }
@@ -82,11 +91,13 @@ struct Normal {
     /// The root (`/`, `C:\`), literal.
     root: String,
     parts: Vec<Part>,
+    /// The variable the pattern starts with, and how many of `parts` its directory makes.
+    variable: Option<(String, usize)>,
 }
 
 impl Normal {
     fn parse(pattern: &str, dirs: &BaseDirs) -> Result<Self, PathScopeError> {
-        let (root, mut parts, rest) = match pattern.strip_prefix('$') {
+        let (root, mut parts, rest, variable) = match pattern.strip_prefix('$') {
             Some(variable) => {
                 let end = variable.find(is_separator).unwrap_or(variable.len());
                 let (name, rest) = variable.split_at(end);
@@ -105,7 +116,8 @@ impl Normal {
                 if !dir.is_absolute() {
                     return Err(invalid());
                 }
-                (root, parts, rest)
+                let variable = Some((name.to_owned(), parts.len()));
+                (root, parts, rest, variable)
             }
             None => {
                 let mut components = Path::new(pattern).components();
@@ -128,7 +140,7 @@ impl Normal {
                         pattern: pattern.to_owned(),
                     });
                 };
-                (root.to_owned(), Vec::new(), rest)
+                (root.to_owned(), Vec::new(), rest, None)
             }
         };
         // Split by hand rather than with `Path::components`: on Windows a rest starting with
@@ -154,7 +166,11 @@ impl Normal {
                 }
             }
         }
-        Ok(Self { root, parts })
+        Ok(Self {
+            root,
+            parts,
+            variable,
+        })
     }
 
     /// The number of leading literal components, and the path they make with the root.
@@ -173,18 +189,39 @@ impl Normal {
         (literal, prefix)
     }
 
-    /// The folder every path this pattern matches lies beneath: the literal prefix, or for a
-    /// pattern that is all literal and not an existing folder (a file, or something not created
-    /// yet), its parent. The scope's author named it, so looking at the file system here is
-    /// trusted, like resolving the prefix.
-    fn anchor(&self) -> PathBuf {
-        let (literal, prefix) = self.literal_prefix();
-        if literal < self.parts.len() || prefix.is_dir() {
-            return prefix;
+    /// The folder every path this pattern matches lies beneath: its variable's directory;
+    /// else the literal prefix, or for a pattern that is all literal and not an existing folder
+    /// (a file, or something not created yet), its parent. The scope's author named it, so
+    /// looking at the file system here is trusted, like resolving the prefix.
+    fn anchor(&self) -> Anchor {
+        let folder = |parts: &[Part]| {
+            let mut path = PathBuf::from(&self.root);
+            for part in parts {
+                if let Part::Literal(text) = part {
+                    path.push(text);
+                }
+            }
+            path
+        };
+        if let Some((name, count)) = &self.variable {
+            let dir = folder(&self.parts[..*count]);
+            // `$CONFIG` naming a file is reached from its folder, like any file.
+            if self.parts.len() > *count || dir.is_dir() || !dir.exists() {
+                return Anchor {
+                    path: dir,
+                    variable: Some(name.clone()),
+                };
+            }
         }
-        match prefix.parent() {
-            Some(parent) => parent.to_owned(),
-            None => prefix,
+        let (literal, prefix) = self.literal_prefix();
+        let path = if literal < self.parts.len() || prefix.is_dir() {
+            prefix
+        } else {
+            prefix.parent().map_or(prefix.clone(), Path::to_path_buf)
+        };
+        Anchor {
+            path,
+            variable: None,
         }
     }
 
@@ -199,7 +236,11 @@ impl Normal {
         // A real location that is not Unicode is never matched: requests under it are refused.
         let (root, mut parts) = split_real(&real)?;
         parts.extend_from_slice(&self.parts[literal..]);
-        Some(Self { root, parts })
+        Some(Self {
+            root,
+            parts,
+            variable: None,
+        })
     }
 
     /// Adds the globs of this pattern: as it is, and for `…/**` also the folder itself.

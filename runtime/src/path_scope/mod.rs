@@ -25,7 +25,7 @@ mod walk;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use glob::MatchOptions;
 use serde::{Deserialize, Serialize};
@@ -48,6 +48,11 @@ pub use self::error::PathScopeError;
 /// literally, so a directory named `/srv/[data]` does not become a glob. Values must be absolute,
 /// valid Unicode and free of `..`; [`PathScope::new`] rejects a pattern whose variable is not.
 ///
+/// Each directory is opened once, by the first scope that needs it (or by [`open`](Self::open),
+/// at start-up), and its handle is shared by every scope built from this value or a clone of it:
+/// manage one `BaseDirs` for the application, and a process that swaps `$NOTES` for a symbolic
+/// link later does not redirect the scopes of callers that come after.
+///
 /// ```
 /// use gatehouse_runtime::BaseDirs;
 ///
@@ -56,7 +61,15 @@ pub use self::error::PathScopeError;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct BaseDirs {
-    dirs: BTreeMap<String, PathBuf>,
+    dirs: BTreeMap<String, BaseDir>,
+}
+
+/// A variable's directory, and its handle once opened (shared by the clones of its
+/// [`BaseDirs`]).
+#[derive(Debug, Clone)]
+struct BaseDir {
+    path: PathBuf,
+    handle: Arc<OnceLock<cap_std::fs::Dir>>,
 }
 
 impl BaseDirs {
@@ -98,13 +111,49 @@ impl BaseDirs {
     #[must_use]
     pub fn with(mut self, name: &str, dir: impl Into<PathBuf>) -> Self {
         let name = name.strip_prefix('$').unwrap_or(name);
-        self.dirs.insert(name.to_owned(), dir.into());
+        self.dirs.insert(
+            name.to_owned(),
+            BaseDir {
+                path: dir.into(),
+                handle: Arc::default(),
+            },
+        );
         self
     }
 
     /// The directory of the variable `name` (without `$`), if set.
     pub fn get(&self, name: &str) -> Option<&Path> {
-        self.dirs.get(name).map(PathBuf::as_path)
+        self.dirs.get(name).map(|dir| dir.path.as_path())
+    }
+
+    /// Opens every directory now rather than when a scope first needs it: call it at start-up,
+    /// before any caller can race the opening.
+    ///
+    /// # Errors
+    ///
+    /// The first directory that cannot be opened ([`PathScopeError::RootUnavailable`], naming
+    /// it); the others are still opened.
+    pub fn open(&self) -> Result<(), PathScopeError> {
+        let mut first = Ok(());
+        for dir in self.dirs.values() {
+            if let Err(source) = root::open_shared(&dir.path, &dir.handle) {
+                if first.is_ok() {
+                    first = Err(PathScopeError::RootUnavailable {
+                        requested: dir.path.clone(),
+                        root: dir.path.clone(),
+                        source,
+                    });
+                }
+            }
+        }
+        first
+    }
+
+    /// The directory of `name` and its shared handle.
+    fn shared(&self, name: &str) -> Option<(&Path, &Arc<OnceLock<cap_std::fs::Dir>>)> {
+        self.dirs
+            .get(name)
+            .map(|dir| (dir.path.as_path(), &dir.handle))
     }
 }
 
@@ -270,7 +319,7 @@ impl PathScope {
         };
         let allow = compile_all(allow.into_iter().collect())?;
         let deny = compile_all(deny.into_iter().collect())?;
-        let roots = Root::all(&allow).into();
+        let roots = Root::all(&allow, dirs).into();
         Ok(Self {
             allow,
             deny,

@@ -3,12 +3,12 @@
 
 use std::io;
 use std::path::{Component, Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use cap_std::fs::Dir;
 
 use super::compile::Compiled;
-use super::resolve;
+use super::{resolve, BaseDirs};
 
 /// A folder of the scope: where it really is, the paths that name it, and its handle.
 #[derive(Debug)]
@@ -18,40 +18,54 @@ pub(super) struct Root {
     real: PathBuf,
     /// The paths that name it: as the patterns wrote it, and `real`.
     names: Vec<PathBuf>,
-    /// Opened when the scope is built, or on first use if it could not be then.
-    handle: OnceLock<Dir>,
+    /// What to open, and the handle once opened: a [`BaseDirs`] variable's directory is
+    /// opened once and shared by every scope built from those `BaseDirs`; any other folder
+    /// (an absolute pattern's prefix, the real location of a symlink in a prefix) is this
+    /// scope's own.
+    open: PathBuf,
+    handle: Arc<OnceLock<Dir>>,
 }
 
 impl Root {
     /// The roots of a scope's allow patterns, opened, deepest first; two patterns reaching into
     /// the same folder share its root.
-    pub(super) fn all(allow: &[Compiled]) -> Vec<Root> {
+    pub(super) fn all(allow: &[Compiled], dirs: &BaseDirs) -> Vec<Root> {
         let mut roots: Vec<Root> = Vec::new();
         for anchor in allow.iter().flat_map(Compiled::anchors) {
-            let real = resolve::real(anchor).unwrap_or_else(|| anchor.clone());
-            match roots.iter_mut().find(|root| root.real == real) {
-                Some(root) => {
-                    if !root.names.contains(anchor) {
-                        root.names.push(anchor.clone());
-                    }
+            let shared = anchor
+                .variable
+                .as_deref()
+                .and_then(|name| dirs.shared(name));
+            let real = resolve::real(&anchor.path).unwrap_or_else(|| anchor.path.clone());
+            if let Some(root) = roots.iter_mut().find(|root| root.real == real) {
+                if !root.names.contains(&anchor.path) {
+                    root.names.push(anchor.path.clone());
                 }
-                None => {
-                    let mut names = vec![anchor.clone()];
-                    if real != *anchor {
-                        names.push(real.clone());
-                    }
-                    let root = Root {
-                        real,
-                        names,
-                        handle: OnceLock::new(),
-                    };
-                    // A folder that is missing now is retried on use, with a clear error until
-                    // it exists.
-                    if let Err(error) = root.handle() {
-                        tracing::debug!(root = %root.real.display(), %error, "scope folder not opened yet");
-                    }
-                    roots.push(root);
+                if let Some((path, handle)) = shared {
+                    (root.open, root.handle) = (path.to_owned(), Arc::clone(handle));
                 }
+                continue;
+            }
+            let mut names = vec![anchor.path.clone()];
+            if real != anchor.path {
+                names.push(real.clone());
+            }
+            let (open, handle) = match shared {
+                Some((path, handle)) => (path.to_owned(), Arc::clone(handle)),
+                None => (real.clone(), Arc::default()),
+            };
+            roots.push(Root {
+                real,
+                names,
+                open,
+                handle,
+            });
+        }
+        for root in &roots {
+            // A folder that is missing now is retried on use, with a clear error until it
+            // exists.
+            if let Err(error) = root.handle() {
+                tracing::debug!(root = %root.real.display(), %error, "scope folder not opened yet");
             }
         }
         roots.sort_by_key(|root| std::cmp::Reverse(depth(&root.real)));
@@ -68,11 +82,7 @@ impl Root {
     /// The path is opened as the scope's author wrote it, following symbolic links: it is
     /// trusted like the patterns. Everything beneath is resolved through the handle.
     pub(super) fn handle(&self) -> io::Result<&Dir> {
-        if let Some(dir) = self.handle.get() {
-            return Ok(dir);
-        }
-        let dir = Dir::open_ambient_dir(&self.real, cap_std::ambient_authority())?;
-        Ok(self.handle.get_or_init(|| dir))
+        open_shared(&self.open, &self.handle)
     }
 
     /// How many normal components of `path` this root's name covers, if `path` lies beneath it
@@ -85,6 +95,16 @@ impl Root {
             .filter(|&covered| !proper || covered < depth(path))
             .max()
     }
+}
+
+/// The handle in `slot`, opening `path` into it first if it is empty. Two threads may both
+/// open it; one handle is kept.
+pub(super) fn open_shared<'h>(path: &Path, slot: &'h OnceLock<Dir>) -> io::Result<&'h Dir> {
+    if let Some(dir) = slot.get() {
+        return Ok(dir);
+    }
+    let dir = Dir::open_ambient_dir(path, cap_std::ambient_authority())?;
+    Ok(slot.get_or_init(|| dir))
 }
 
 /// The number of normal components of `path` (its root and prefix not counted).

@@ -62,8 +62,9 @@ fn open_reads_inside_and_refuses_what_check_refuses() {
         std::io::ErrorKind::NotFound
     );
     // A root of the scope is a folder, not a file.
+    let tree = PathScope::new(["$D/**"], [], &dir.dirs()).expect("valid");
     assert_eq!(
-        kind(scope.open(dir.join("allowed"))),
+        kind(tree.open(dir.path())),
         std::io::ErrorKind::IsADirectory
     );
 }
@@ -348,9 +349,10 @@ fn remove_rename_and_create_dir_act_on_entries() {
     assert!(dir.join("allowed/sub/b.txt").exists());
 
     // A root of the scope cannot be removed or renamed: its parent is not the scope's.
-    assert_not_allowed(scope.remove(dir.join("allowed")));
-    assert_not_allowed(scope.rename(dir.join("allowed"), dir.join("elsewhere")));
-    assert!(dir.join("allowed").is_dir());
+    let tree = PathScope::new(["$D/**"], [], &dir.dirs()).expect("valid");
+    assert_not_allowed(tree.remove(dir.path()));
+    assert_not_allowed(tree.rename(dir.path(), dir.join("elsewhere")));
+    assert!(dir.path().is_dir());
 }
 
 #[test]
@@ -386,11 +388,13 @@ fn a_root_that_does_not_exist_yet_is_a_clear_error_until_it_does() {
 
 #[cfg(unix)]
 #[test]
-fn a_root_swapped_after_the_scope_was_built_is_not_followed() {
+fn a_base_dir_swapped_after_it_was_opened_is_not_followed() {
     let dir = fixture();
     fs::write(dir.join("allowed/a.txt"), "original").expect("write");
     fs::write(dir.join("outside/a.txt"), "outside").expect("write");
-    let scope = scope(&dir);
+    let dirs = BaseDirs::new().with("N", dir.join("allowed"));
+    let scope = PathScope::new(["$N/**"], [], &dirs).expect("valid");
+    let deeper = PathScope::new(["$D/allowed/**"], [], &dir.dirs()).expect("valid");
     // The folder is moved away and a link to the outside takes its name.
     fs::rename(dir.join("allowed"), dir.join("moved")).expect("move");
     dir.symlink("allowed", "outside");
@@ -409,6 +413,15 @@ fn a_root_swapped_after_the_scope_was_built_is_not_followed() {
         fs::read_to_string(dir.join("moved/a.txt")).expect("read"),
         "new"
     );
+    // A scope built later from the same `BaseDirs` shares the handle opened first.
+    let later = PathScope::new(["$N/*.txt"], [], &dirs).expect("valid");
+    assert_eq!(
+        read(&later, dir.join("allowed/a.txt")).expect("shared handle"),
+        "new"
+    );
+    // A folder below the variable, swapped the same way after the scope was built, is walked,
+    // so the link is refused.
+    assert_not_allowed(deeper.open(dir.join("allowed/a.txt")));
 }
 
 #[test]
