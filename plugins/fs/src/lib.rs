@@ -21,21 +21,29 @@
 //! # Ok::<(), gatehouse::BuildError>(())
 //! ```
 //!
-//! Paths are checked by [`PathScope`](gatehouse::PathScope): `..`, symlinks that leave the
-//! scope and glob characters in the requested path do not get out. `$VARIABLES` in the scope
-//! come from the managed [`BaseDirs`](gatehouse::BaseDirs), or from the environment when the
-//! application manages none.
+//! Every file is opened by the [`PathScope`](gatehouse::PathScope) of the call, beneath the
+//! directory handles it opened when it was built for the caller: `..`, symlinks that leave the
+//! scope (even ones a racing process swaps in between two calls or in the middle of one) and
+//! glob characters in the requested path do not get out. The scope is the command's scope
+//! values and the plugin's global ones together (allowed by either, denied by either; deny
+//! wins), as in Tauri's fs plugin. `$VARIABLES` in the scope come from the managed
+//! [`BaseDirs`](gatehouse::BaseDirs), or from the environment when the application manages
+//! none.
+//!
+//! `*`, `**`, `?` and `[…]` do not match a name's leading dot, so `$NOTES/**` does not reach
+//! `$NOTES/.ssh/id_ed25519`; manage a [`Config`] with `require_literal_leading_dot: false` to
+//! change that (Tauri's `requireLiteralLeadingDot`).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use std::path::PathBuf;
+use std::io::Read;
 
 use gatehouse::{
-    command, commands, BaseDirs, CommandEntry, CommandScope, FromInvoke, GlobalScope, Invocation,
-    PathEntry, PathScope, RpcError, ScopeList,
+    command, commands, BaseDirs, CommandEntry, CommandScope, ErrorCode, Invocation, PathScope,
+    PathScopeError, RpcError, Scope, ScopeValues,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why a file-system command failed, as the caller receives it (`data` of a `-32000` error).
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -55,87 +63,117 @@ pub enum FsError {
     },
 }
 
-/// The base directories `$VARIABLES` in scopes refer to.
-struct Dirs(BaseDirs);
-
-impl<'a> FromInvoke<'a> for Dirs {
-    fn from_invoke(invocation: &Invocation<'a>) -> Result<Self, RpcError> {
-        Ok(Dirs(
-            invocation
-                .state::<BaseDirs>()
-                .cloned()
-                .unwrap_or_else(BaseDirs::from_env),
-        ))
+impl FsError {
+    fn new(path: &str, error: &PathScopeError) -> Self {
+        if error.is_refusal() {
+            return Self::OutsideScope {
+                path: path.to_owned(),
+            };
+        }
+        Self::Io {
+            path: path.to_owned(),
+            message: error
+                .io_error()
+                .map_or_else(|| error.to_string(), ToString::to_string),
+        }
     }
 }
 
-type Entries = ScopeList<PathEntry>;
-
-/// The command's scope and the plugin's global scope, combined: allowed by either, denied by
-/// either (deny wins).
-fn confine(
-    command: &Entries,
-    global: &Entries,
-    dirs: &Dirs,
-    path: &str,
-) -> Result<PathBuf, FsError> {
-    let allow = command
-        .allow
-        .iter()
-        .chain(&global.allow)
-        .map(PathEntry::path);
-    let deny = command.deny.iter().chain(&global.deny).map(PathEntry::path);
-    let outside = || FsError::OutsideScope {
-        path: path.to_owned(),
-    };
-    let scope = PathScope::new(allow, deny, &dirs.0).map_err(|_| outside())?;
-    scope.check(path).map_err(|_| outside())
+/// The plugin's settings, as managed state (`.manage(Config { … })`); it reads from JSON as
+/// Tauri's `plugins.fs` configuration does: `{ "requireLiteralLeadingDot": false }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Config {
+    /// Whether `*`, `**`, `?` and `[…]` need a literal `.` to match a name that starts with
+    /// one (default `true`: `$HOME/**` does not reach `$HOME/.ssh`).
+    #[serde(default = "yes")]
+    pub require_literal_leading_dot: bool,
 }
 
-fn io(path: &str, e: std::io::Error) -> FsError {
-    FsError::Io {
-        path: path.to_owned(),
-        message: e.to_string(),
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            require_literal_leading_dot: yes(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The files a call may touch: its command's scope and the plugin's global scope as one
+/// [`PathScope`], built (and its folders opened) once per caller and command.
+struct Files(PathScope);
+
+impl Scope for Files {
+    fn from_values(
+        values: &ScopeValues<'_>,
+        invocation: &Invocation<'_>,
+    ) -> Result<Self, RpcError> {
+        let mut all = values.clone();
+        all.extend(ScopeValues::global(invocation));
+        let from_env;
+        let dirs = match invocation.state::<BaseDirs>() {
+            Some(dirs) => dirs,
+            None => {
+                from_env = BaseDirs::from_env();
+                &from_env
+            }
+        };
+        let config = invocation.state::<Config>().cloned().unwrap_or_default();
+        let scope = PathScope::from_scope_values(&all, dirs).map_err(|error| {
+            // The details name the scope's folders: for the core's log, not for the caller.
+            tracing::error!(command = invocation.command(), %error, "unusable fs scope");
+            RpcError::new(
+                ErrorCode::Internal,
+                format!(
+                    "the path scope of `{}` is misconfigured",
+                    invocation.command()
+                ),
+            )
+        })?;
+        Ok(Files(scope.require_literal_leading_dot(
+            config.require_literal_leading_dot,
+        )))
     }
 }
 
 /// Reads a UTF-8 text file.
 #[command(plugin = "fs", blocking)]
-fn read_file(
-    scope: CommandScope<Entries>,
-    global: GlobalScope<Entries>,
-    dirs: Dirs,
-    path: String,
-) -> Result<String, FsError> {
-    let real = confine(&scope, &global, &dirs, &path)?;
-    std::fs::read_to_string(real).map_err(|e| io(&path, e))
+fn read_file(files: CommandScope<Files>, path: String) -> Result<String, FsError> {
+    let mut file = files.0.open(&path).map_err(|e| FsError::new(&path, &e))?;
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(|e| FsError::Io {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(text)
 }
 
-/// Writes a text file, creating or replacing it.
+/// Writes a text file, creating or replacing it (atomically: a reader sees the old file or the
+/// new one).
 #[command(plugin = "fs", blocking)]
-fn write_file(
-    scope: CommandScope<Entries>,
-    global: GlobalScope<Entries>,
-    dirs: Dirs,
-    path: String,
-    contents: String,
-) -> Result<(), FsError> {
-    let real = confine(&scope, &global, &dirs, &path)?;
-    std::fs::write(real, contents).map_err(|e| io(&path, e))
+fn write_file(files: CommandScope<Files>, path: String, contents: String) -> Result<(), FsError> {
+    files
+        .0
+        .write_atomic(&path, contents)
+        .map_err(|e| FsError::new(&path, &e))
 }
 
 /// Lists the names in a folder, sorted.
 #[command(plugin = "fs", blocking)]
-fn list_dir(
-    scope: CommandScope<Entries>,
-    global: GlobalScope<Entries>,
-    dirs: Dirs,
-    path: String,
-) -> Result<Vec<String>, FsError> {
-    let real = confine(&scope, &global, &dirs, &path)?;
+fn list_dir(files: CommandScope<Files>, path: String) -> Result<Vec<String>, FsError> {
     let mut names = Vec::new();
-    for entry in std::fs::read_dir(real).map_err(|e| io(&path, e))? {
-        let entry = entry.map_err(|e| io(&path, e))?;
+    for entry in files
+        .0
+        .read_dir(&path)
+        .map_err(|e| FsError::new(&path, &e))?
+    {
+        let entry = entry.map_err(|e| FsError::Io {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
         names.push(entry.file_name().to_string_lossy().into_owned());
     }
     names.sort();
