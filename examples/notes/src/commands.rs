@@ -1,8 +1,7 @@
-//! The commands the pages call. Each one opens only paths its [`NoteFiles`] scope returned.
+//! The commands the pages call. Each one touches files only through its [`NoteFiles`] scope,
+//! which opens them itself.
 
 use std::io::Read;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::UNIX_EPOCH;
 
 use gatehouse::{command, Caller, Channel, CommandScope, Emitter, Origin, RpcError, State};
@@ -92,32 +91,6 @@ fn millis(meta: &std::fs::Metadata) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// The notes in the folder that `files` allows: (name, checked real path).
-fn notes_in(dir: &NotesDir, files: &NoteFiles) -> Result<Vec<(NoteName, PathBuf)>, NoteError> {
-    let folder = files
-        .check(dir.path())
-        .map_err(|e| NoteError::outside("", &e))?;
-    let entries = std::fs::read_dir(&folder).map_err(|e| NoteError::io("", "listed", &e))?;
-    let mut notes = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| NoteError::io("", "listed", &e))?;
-        let Some(name) = entry
-            .file_name()
-            .to_str()
-            .and_then(NoteName::from_file_name)
-        else {
-            continue;
-        };
-        // Anything the scope refuses (a symlink that leads out, say) is not listed.
-        if let Ok(real) = files.note(dir, &name) {
-            if real.is_file() {
-                notes.push((name, real));
-            }
-        }
-    }
-    Ok(notes)
-}
-
 /// The title and preview of a note, from its first bytes.
 fn summarize(head: &str) -> (String, String) {
     let mut lines = head.lines().map(str::trim).filter(|l| !l.is_empty());
@@ -149,13 +122,17 @@ pub fn list_notes(
     files: CommandScope<NoteFiles>,
 ) -> Result<Vec<NoteSummary>, RpcError> {
     let mut list = Vec::new();
-    for (name, real) in notes_in(&dir, &files)? {
-        let Ok(file) = std::fs::File::open(&real) else {
-            continue; // deleted since
+    for name in files.names(&dir)? {
+        // Deleted since, or refused by the scope (a symlink that leads out): not listed.
+        let Ok(file) = files.open(&dir, &name) else {
+            continue;
         };
         let meta = file
             .metadata()
             .map_err(|e| NoteError::io(name.as_str(), "read", &e))?;
+        if !meta.is_file() {
+            continue;
+        }
         let mut head = Vec::new();
         file.take(SUMMARY_BYTES)
             .read_to_end(&mut head)
@@ -188,10 +165,11 @@ pub fn read_note(
     files: CommandScope<NoteFiles>,
     name: NoteName,
 ) -> Result<Note, RpcError> {
-    let real = files.note(&dir, &name)?;
-    let body =
-        std::fs::read_to_string(&real).map_err(|e| NoteError::io(name.as_str(), "read", &e))?;
-    let modified = std::fs::metadata(&real).map(|m| millis(&m)).unwrap_or(0);
+    let mut file = files.open(&dir, &name)?;
+    let failed = |e: std::io::Error| NoteError::io(name.as_str(), "read", &e);
+    let modified = file.metadata().map(|m| millis(&m)).map_err(failed)?;
+    let mut body = String::new();
+    file.read_to_string(&mut body).map_err(failed)?;
     Ok(Note {
         name: name.into(),
         body,
@@ -199,18 +177,10 @@ pub fn read_note(
     })
 }
 
-/// A fresh temporary name for writing a note next to its file.
-fn temporary(real: &std::path::Path) -> PathBuf {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    // Starts with `.`: never a note's name, so never listed.
-    real.with_file_name(format!(".write-{}-{n}.tmp.md", std::process::id()))
-}
-
 /// Creates or replaces a note, and tells every window (`note-changed`, kind `written`).
 ///
-/// The text is written to a temporary file that then replaces the note, so a reader never sees
-/// half a note.
+/// The text is written to a temporary file with a random name, created exclusively beside the
+/// note, that then replaces it, so a reader never sees half a note.
 ///
 /// # Errors
 ///
@@ -231,16 +201,7 @@ pub fn write_note(
         }
         .into());
     }
-    let real = files.note(&dir, &name)?;
-    let failed = |e: std::io::Error| NoteError::io(name.as_str(), "written", &e);
-    let tmp = files
-        .check(&temporary(&real))
-        .map_err(|e| NoteError::outside(name.as_str(), &e))?;
-    std::fs::write(&tmp, body.as_bytes()).map_err(failed)?;
-    if let Err(e) = std::fs::rename(&tmp, &real) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(failed(e).into());
-    }
+    files.write(&dir, &name, &body)?;
     announce(
         &events,
         &NoteChanged {
@@ -265,8 +226,7 @@ pub fn delete_note(
     caller: Caller,
     name: NoteName,
 ) -> Result<(), RpcError> {
-    let real = files.note(&dir, &name)?;
-    std::fs::remove_file(&real).map_err(|e| NoteError::io(name.as_str(), "deleted", &e))?;
+    files.remove(&dir, &name)?;
     announce(
         &events,
         &NoteChanged {
@@ -336,7 +296,7 @@ pub async fn search(
         Vec::new()
     } else {
         let (dir, files) = (dir.inner().clone(), files.clone());
-        tokio::task::spawn_blocking(move || notes_in(&dir, &files))
+        tokio::task::spawn_blocking(move || files.names(&dir))
             .await
             .map_err(|e| NoteError::io("", "listed", &std::io::Error::other(e)))??
     };
@@ -351,9 +311,23 @@ pub async fn search(
         .await
         .map_err(abandoned)?;
     let mut hits = Vec::new();
-    for (i, (name, real)) in notes.into_iter().enumerate() {
-        // A note deleted or unreadable since the listing is skipped, not an error.
-        if let Ok(text) = tokio::fs::read_to_string(&real).await {
+    for (i, name) in notes.into_iter().enumerate() {
+        // A note deleted, unreadable or refused by the scope since the listing is skipped,
+        // not an error.
+        let (dir, files, note) = (dir.inner().clone(), files.clone(), name.clone());
+        let text = tokio::task::spawn_blocking(move || {
+            let mut text = String::new();
+            files
+                .open(&dir, &note)
+                .ok()?
+                .read_to_string(&mut text)
+                .ok()?;
+            Some(text)
+        })
+        .await
+        .ok()
+        .flatten();
+        if let Some(text) = text {
             if let Some((matches, line, snippet)) = find(&text, &needle) {
                 hits.push(Hit {
                     name: name.to_string(),

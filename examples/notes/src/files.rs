@@ -1,10 +1,10 @@
 //! The notes folder, and the path scope every file access goes through.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use gatehouse::{
-    BaseDirs, ErrorCode, Invocation, PathEntry, PathScope, PathScopeError, RpcError, Scope,
-    ScopeValues,
+    BaseDirs, ErrorCode, Invocation, PathScope, PathScopeError, RpcError, Scope, ScopeValues,
 };
 
 use crate::error::NoteError;
@@ -38,17 +38,27 @@ impl NotesDir {
         self.0.join(name.file_name())
     }
 
-    /// The base directories the scopes of the notes' permissions refer to.
+    /// The base directories the scopes of the notes' permissions refer to, with the folder
+    /// opened now: every scope built for a caller later resolves notes beneath this one
+    /// handle, so a process that swaps the folder for a symbolic link afterwards redirects
+    /// nobody.
     pub fn base_dirs(&self) -> BaseDirs {
-        BaseDirs::new().with(NOTES_VAR, &self.0)
+        let dirs = BaseDirs::new().with(NOTES_VAR, &self.0);
+        if let Err(error) = dirs.open() {
+            // Scopes retry when they are used, and say why they cannot.
+            tracing::warn!(%error, "the notes folder cannot be opened yet");
+        }
+        dirs
     }
 }
 
 /// The files a call may touch: the path scope of the permission that granted the command
-/// (`$NOTES/*.md` in `permissions/notes.toml`), built once per caller and command.
+/// (`$NOTES/*.md` in `permissions/notes.toml`), built once per caller and command, with the
+/// notes folder opened then.
 ///
-/// Commands open only paths this scope returned: the name rules keep requests tidy, the scope
-/// keeps them inside the folder, symlinks included.
+/// Every file access of a command goes through it, and it opens the files itself, beneath the
+/// folder's handle: the name rules keep requests tidy, the scope keeps them inside the folder,
+/// symlinks (and a process swapping files for them) included.
 #[derive(Debug)]
 pub struct NoteFiles(PathScope);
 
@@ -67,49 +77,85 @@ impl Scope for NoteFiles {
                 ),
             )
         };
-        let parse = |text: &&str| {
-            serde_json::from_str::<PathEntry>(text).map_err(|e| misconfigured(e.to_string()))
-        };
-        let allow = values
-            .allow
-            .iter()
-            .map(parse)
-            .collect::<Result<Vec<_>, _>>()?;
-        let deny = values
-            .deny
-            .iter()
-            .map(parse)
-            .collect::<Result<Vec<_>, _>>()?;
         let dirs = invocation
             .state::<BaseDirs>()
             .ok_or_else(|| misconfigured("no `BaseDirs` managed".to_owned()))?;
-        PathScope::new(
-            allow.iter().map(PathEntry::path),
-            deny.iter().map(PathEntry::path),
-            dirs,
-        )
-        .map(NoteFiles)
-        .map_err(|e| misconfigured(e.to_string()))
+        PathScope::from_scope_values(values, dirs)
+            .map(NoteFiles)
+            .map_err(|e| misconfigured(e.to_string()))
     }
 }
 
 impl NoteFiles {
-    /// The real path of note `name`, if this scope allows it.
+    /// Opens note `name` for reading.
     ///
     /// # Errors
     ///
-    /// [`NoteError::OutsideScope`] when the scope refuses the path.
-    pub fn note(&self, dir: &NotesDir, name: &NoteName) -> Result<PathBuf, NoteError> {
-        self.check(&dir.note_path(name))
-            .map_err(|e| NoteError::outside(name.as_str(), &e))
+    /// [`NoteError::OutsideScope`] when the scope refuses it, [`NoteError::NotFound`], or the
+    /// file system's refusal.
+    pub fn open(&self, dir: &NotesDir, name: &NoteName) -> Result<File, NoteError> {
+        self.0
+            .open(dir.note_path(name))
+            .map_err(|e| refused(name.as_str(), "read", &e))
     }
 
-    /// The real path of `path`, if this scope allows it.
+    /// Creates or replaces note `name` with `body`: a reader sees the old note or the new
+    /// one, never half of one.
     ///
     /// # Errors
     ///
-    /// The scope's refusal.
-    pub fn check(&self, path: &Path) -> Result<PathBuf, PathScopeError> {
-        self.0.check(path)
+    /// [`NoteError::OutsideScope`] when the scope refuses it, or the file system's refusal.
+    pub fn write(&self, dir: &NotesDir, name: &NoteName, body: &str) -> Result<(), NoteError> {
+        self.0
+            .write_atomic(dir.note_path(name), body)
+            .map_err(|e| refused(name.as_str(), "written", &e))
+    }
+
+    /// Deletes note `name`: a file the scope allows (a symbolic link that leads out of it is
+    /// refused, as reading it is; removing is then done on the entry itself, so a swap in
+    /// between removes at most a link in the folder).
+    ///
+    /// # Errors
+    ///
+    /// [`NoteError::OutsideScope`] when the scope refuses it, [`NoteError::NotFound`], or the
+    /// file system's refusal.
+    pub fn remove(&self, dir: &NotesDir, name: &NoteName) -> Result<(), NoteError> {
+        let path = dir.note_path(name);
+        let failed = |e: PathScopeError| refused(name.as_str(), "deleted", &e);
+        self.0.metadata(&path).map_err(failed)?;
+        self.0.remove(&path).map_err(failed)
+    }
+
+    /// The names of the notes in the folder (`<valid name>.md` entries), unsorted; whether
+    /// each may be opened is up to [`open`](Self::open).
+    ///
+    /// # Errors
+    ///
+    /// The folder cannot be listed.
+    pub fn names(&self, dir: &NotesDir) -> Result<Vec<NoteName>, NoteError> {
+        let entries = self
+            .0
+            .read_dir(dir.path())
+            .map_err(|e| refused("", "listed", &e))?;
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| NoteError::io("", "listed", &e))?;
+            if let Some(name) = entry
+                .file_name()
+                .to_str()
+                .and_then(NoteName::from_file_name)
+            {
+                names.push(name);
+            }
+        }
+        Ok(names)
+    }
+}
+
+/// The note error for the scope's refusal or failure.
+fn refused(name: &str, action: &'static str, error: &PathScopeError) -> NoteError {
+    match error.io_error() {
+        Some(io) if !error.is_refusal() => NoteError::io(name, action, io),
+        _ => NoteError::outside(name, error),
     }
 }

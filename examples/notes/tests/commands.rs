@@ -216,6 +216,11 @@ async fn the_path_scope_refuses_a_note_that_leads_outside() {
         std::fs::read_to_string(outside.join("secret.md")).expect("read"),
         "the secret milk"
     );
+    // The write was refused, not turned into a new file: the link is still there.
+    assert!(std::fs::symlink_metadata(data(&dir).join("link.md"))
+        .expect("the link")
+        .file_type()
+        .is_symlink());
 
     assert_eq!(
         main.ok("list_notes", json!({})).await,
