@@ -333,6 +333,7 @@ mod tests {
         assert_eq!(found(&tokens, &token), None);
         // The open connection hears of it.
         let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
             .build()
             .expect("runtime");
         rt.block_on(async {
