@@ -18,8 +18,8 @@
 //! | [`max_outbound_bytes`](Limits::max_outbound_bytes) | 16 MiB | bytes queued for one connection | replies and channel messages wait for room; a peer that does not read within `write_timeout` is disconnected |
 //! | [`max_listeners`](Limits::max_listeners) | 256 | event listeners per connection | `-32009` "too many listeners" from `listen` |
 //! | [`max_connections`](Limits::max_connections) | 256 | open connections of one server | the connection is closed at accept, before anything is read |
-//! | [`max_connections_per_label`](Limits::max_connections_per_label) | 16 | connections of one window (token) | HTTP 503 at the handshake |
-//! | [`max_handshakes`](Limits::max_handshakes) | 64 | connections still in their handshake | the oldest handshake is dropped to make room |
+//! | [`max_connections_per_label`](Limits::max_connections_per_label) | 32 | connections of one window (token) | HTTP 503 at the handshake |
+//! | [`max_handshakes`](Limits::max_handshakes) | 64 | connections not (yet) upgraded to a WebSocket | the oldest is dropped to make room |
 //! | [`idle_timeout`](Limits::idle_timeout) | 5 min | time without a message | the connection is closed (WebSocket: 1001) |
 //! | [`handshake_timeout`](Limits::handshake_timeout) | 10 s | time to complete the upgrade | the connection is closed before it reaches the core |
 //! | [`write_timeout`](Limits::write_timeout) | 30 s | time a write may wait for the peer | the connection is closed |
@@ -94,15 +94,18 @@ pub struct Limits {
     /// How many connections one server keeps open at once (default 256). Network transports
     /// only; the excess is closed at accept.
     pub max_connections: usize,
-    /// How many connections one window (one token) may hold at once (default 16).
+    /// How many connections one window (one token) may hold at once (default 32: a window
+    /// with a few pages or tabs, and reconnects while old sockets close).
     pub max_connections_per_label: usize,
-    /// How many connections may be in their handshake at once (default 64); when a new one
+    /// How many connections not (yet) upgraded to a WebSocket may be open at once (default 64):
+    /// those in their handshake, and keep-alive connections that fetched files. When a new one
     /// arrives at the limit, the oldest is dropped, so idle sockets cannot lock a window out.
     pub max_handshakes: usize,
     /// A connection that sends nothing for this long is closed (default 5 minutes).
     pub idle_timeout: Duration,
-    /// The time a new connection has to complete its HTTP request and WebSocket upgrade
-    /// (default 10 s). Only network transports have a handshake.
+    /// The time a new connection has to send a complete HTTP request (default 10 s), counted
+    /// from the connection's start and again between keep-alive requests. Only network
+    /// transports have a handshake.
     pub handshake_timeout: Duration,
     /// A write that the peer does not take within this time closes the connection (default
     /// 30 s): a peer that stops reading cannot hold the core's memory or its commands forever.
@@ -122,7 +125,7 @@ impl Default for Limits {
             outbound_capacity: 1024,
             max_listeners: 256,
             max_connections: 256,
-            max_connections_per_label: 16,
+            max_connections_per_label: 32,
             max_handshakes: 64,
             idle_timeout: Duration::from_secs(5 * 60),
             handshake_timeout: Duration::from_secs(10),

@@ -83,7 +83,7 @@
 //!   descriptors and cannot lock a window out. An upgraded WebSocket is never dropped this way.
 //! - **`handshake_timeout`** (default 10 s): the time a connection has to send a complete
 //!   request, from its start and again between the requests of a keep-alive connection.
-//! - **`max_connections_per_label`** (default 16): WebSockets of one window; the next handshake
+//! - **`max_connections_per_label`** (default 32): WebSockets of one window; the next handshake
 //!   is refused with 503, "too many connections for this window".
 //!
 //! An idle authenticated connection costs about 22 KiB (a reader and a writer task, a 16 KiB
