@@ -24,14 +24,15 @@ build() {
     # The workspace's lock pins the versions the tests ran with; cargo adds libFuzzer's.
     [ -f Cargo.lock ] || cp ../Cargo.lock Cargo.lock
     # `--target` keeps these flags off build scripts and proc macros, which run inside cargo
-    # and rustc and must not call into libFuzzer.
+    # and rustc and must not call into libFuzzer. Debug assertions and overflow checks come
+    # from the release profile in Cargo.toml, which can make exceptions per crate.
     RUSTFLAGS="-Cpasses=sancov-module \
         -Cllvm-args=-sanitizer-coverage-level=4 \
         -Cllvm-args=-sanitizer-coverage-inline-8bit-counters \
         -Cllvm-args=-sanitizer-coverage-pc-table \
         -Cllvm-args=-sanitizer-coverage-trace-compares \
         -Cllvm-args=-sanitizer-coverage-stack-depth \
-        -Cdebug-assertions -Coverflow-checks --cfg fuzzing" \
+        --cfg fuzzing" \
         cargo build --release --target "$host" --features libfuzzer-sys --bins
 }
 
