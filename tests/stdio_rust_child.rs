@@ -55,7 +55,23 @@ fn child(mode: &str) -> ExitCode {
     } else {
         Framing::Lines
     };
-    let result = if mode.starts_with("blocking") {
+    let result = if mode.starts_with("blocking-stress") {
+        blocking_stress(framing)
+    } else if mode.starts_with("async-stress") {
+        // Several workers, so that calls, flushes and replies cross threads.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build();
+        match runtime {
+            Ok(runtime) => runtime.block_on(async_stress(framing)),
+            Err(error) => Err(ClientError::Rpc {
+                code: 0,
+                message: error.to_string(),
+                data: None,
+            }),
+        }
+    } else if mode.starts_with("blocking") {
         blocking_child(framing)
     } else {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -189,6 +205,129 @@ async fn async_child(framing: Framing) -> Result<(), ClientError> {
     Ok(())
 }
 
+// ---- Many callers at once (the `*-stress` modes) ----
+
+/// Threads (blocking) or tasks (async) calling at once, and the calls each makes.
+const STRESS_CALLERS: i64 = 8;
+const STRESS_CALLS: i64 = 1_000;
+/// Events the core emits while the calls run, then the one that says it is done.
+const STRESS_EVENTS: i64 = 200;
+
+/// What the events a stressed child received look like: how many, and whether in order.
+fn tally_events(payloads: impl Iterator<Item = Value>) -> Value {
+    let mut received = 0;
+    let mut in_order = true;
+    for payload in payloads {
+        let n = payload["n"].as_i64().unwrap_or(-2);
+        if n == -1 {
+            break;
+        }
+        in_order &= n == received;
+        received += 1;
+    }
+    json!({ "received": received, "in_order": in_order })
+}
+
+/// One caller's calls: `add(a, 1)` for its own `a`s, each result checked.
+fn stress_args(caller: i64, i: i64) -> (Value, i64) {
+    let a = caller * STRESS_CALLS + i;
+    (json!({"a": a, "b": 1}), a + 1)
+}
+
+fn blocking_stress(framing: Framing) -> Result<(), ClientError> {
+    let client = BlockingClient::builder().framing(framing).stdio_blocking();
+    client.handle("plugin.add", |p: Value| Ok::<_, RpcError>(sum(&p)));
+    let events = client.listen("note-changed")?;
+    client.call::<()>("report", json!({ "value": "ready" }))?;
+    let counting = std::thread::spawn(move || {
+        tally_events(std::iter::from_fn(|| {
+            events.recv_timeout(Duration::from_secs(20)).ok()
+        }))
+    });
+    let callers: Vec<_> = (0..STRESS_CALLERS)
+        .map(|caller| {
+            let client = client.clone();
+            std::thread::spawn(move || {
+                (0..STRESS_CALLS)
+                    .filter(|&i| {
+                        let (args, expected) = stress_args(caller, i);
+                        client.call::<i64>("add", args).ok() == Some(expected)
+                    })
+                    .count()
+            })
+        })
+        .collect();
+    let right: usize = callers.into_iter().map(|c| c.join().unwrap_or(0)).sum();
+    let events = counting.join().unwrap_or(Value::Null);
+    client.call::<()>(
+        "report",
+        json!({ "value": { "right": right, "events": events } }),
+    )?;
+    client.closed();
+    Ok(())
+}
+
+async fn async_stress(framing: Framing) -> Result<(), ClientError> {
+    let client = Client::builder().framing(framing).stdio();
+    client.handle("plugin.add", |p: Value| async move {
+        Ok::<_, RpcError>(sum(&p))
+    });
+    let mut events = client.listen("note-changed").await?;
+    client
+        .call::<()>("report", json!({ "value": "ready" }))
+        .await?;
+    let counting = tokio::spawn(async move {
+        let mut payloads = Vec::new();
+        while let Ok(Some(payload)) =
+            tokio::time::timeout(Duration::from_secs(20), events.recv()).await
+        {
+            let done = payload["n"] == -1;
+            payloads.push(payload);
+            if done {
+                break;
+            }
+        }
+        tally_events(payloads.into_iter())
+    });
+    let callers: Vec<_> = (0..STRESS_CALLERS)
+        .map(|caller| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let mut right = 0;
+                // Four calls in flight per task, each on a task of its own.
+                for i in (0..STRESS_CALLS).step_by(4) {
+                    let calls: Vec<_> = (i..i + 4)
+                        .map(|i| {
+                            let client = client.clone();
+                            tokio::spawn(async move {
+                                let (args, expected) = stress_args(caller, i);
+                                client.call::<i64>("add", args).await.ok() == Some(expected)
+                            })
+                        })
+                        .collect();
+                    for call in calls {
+                        right += usize::from(call.await.unwrap_or(false));
+                    }
+                }
+                right
+            })
+        })
+        .collect();
+    let mut right = 0;
+    for caller in callers {
+        right += caller.await.unwrap_or(0);
+    }
+    let events = counting.await.unwrap_or(Value::Null);
+    client
+        .call::<()>(
+            "report",
+            json!({ "value": { "right": right, "events": events } }),
+        )
+        .await?;
+    client.closed().await;
+    Ok(())
+}
+
 fn clone_error(error: &ClientError) -> ClientError {
     match error {
         ClientError::Rpc {
@@ -214,6 +353,8 @@ fn core() -> ExitCode {
         ("async-prefixed", "plugin-a"),
         ("blocking-lines", "plugin-b"),
         ("async-prefixed", "plugin-b"),
+        ("blocking-stress-lines", "plugin-b"),
+        ("async-stress-prefixed", "plugin-b"),
     ];
     let name = |(mode, label): (&str, &str)| format!("rust_child_{mode}_as_{label}");
     // Enough of libtest's command line for `cargo test` filters and `--list`.
@@ -246,7 +387,14 @@ fn core() -> ExitCode {
     println!("\nrunning {} tests", selected.len());
     for &(mode, label) in &selected {
         runtime.block_on(async {
-            tokio::time::timeout(Duration::from_secs(60), rust_child(mode, label))
+            let case = async {
+                if mode.contains("stress") {
+                    stressed_child(mode, label).await;
+                } else {
+                    rust_child(mode, label).await;
+                }
+            };
+            tokio::time::timeout(Duration::from_secs(60), case)
                 .await
                 .unwrap_or_else(|_| panic!("{mode} as {label} timed out"))
         });
@@ -366,5 +514,60 @@ async fn rust_child(mode: &str, label: &str) {
         ExitReason::Shutdown { killed: false },
         "{exit}"
     );
+    assert!(exit.success(), "{exit}");
+}
+
+/// A child calling from many threads (or tasks) at once while the core emits events and calls
+/// the child: every call gets its own reply, every event arrives, in order.
+async fn stressed_child(mode: &str, label: &str) {
+    let (router, counters) = router();
+    let framing = if mode.ends_with("prefixed") {
+        Framing::LengthPrefixed
+    } else {
+        Framing::Lines
+    };
+    let mut command = Command::new(std::env::current_exe().expect("the test's own path"));
+    command.env(MODE, mode);
+    let child = builder(label)
+        .framing(framing)
+        .spawn(&router, command)
+        .expect("the child starts");
+    eventually("the child listens", || {
+        reports(&counters, label) == [json!("ready")]
+    })
+    .await;
+    // Events and calls of the child's handler, while its own calls run.
+    for n in 0..STRESS_EVENTS {
+        let delivered = router
+            .emit("note-changed", &json!({ "n": n }))
+            .expect("emits");
+        assert_eq!(delivered, 1);
+        if n % 20 == 0 {
+            let sum: i64 = timeout(child.call("plugin.add", json!({"a": n, "b": 1})))
+                .await
+                .expect("the child answers while it calls");
+            assert_eq!(sum, n + 1);
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    router
+        .emit("note-changed", &json!({ "n": -1 }))
+        .expect("emits");
+    eventually("the child's report", || {
+        reports(&counters, label).len() == 2
+    })
+    .await;
+    let report = &reports(&counters, label)[1];
+    assert_eq!(
+        report["right"],
+        json!(STRESS_CALLERS * STRESS_CALLS),
+        "every call got its own reply: {report}"
+    );
+    assert_eq!(
+        report["events"],
+        json!({ "received": STRESS_EVENTS, "in_order": true }),
+        "{report}"
+    );
+    let exit = timeout(child.shutdown()).await;
     assert!(exit.success(), "{exit}");
 }

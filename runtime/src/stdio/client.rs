@@ -93,9 +93,12 @@ impl Client {
         let id = pending
             .register(Waiter::Async(tx))
             .ok_or(ClientError::Closed)?;
-        let _registration = Registration { pending, id };
+        let registration = Registration { pending, id };
         engine.send_async(engine.request(Some(id), method, &params)?, None)?;
-        let result = rx.await.map_err(|_| ClientError::Closed)??;
+        let outcome = rx.await.map_err(|_| ClientError::Closed)?;
+        // The reader took the waiter out of the table to send this.
+        registration.disarm();
+        let result = outcome?;
         serde_json::from_str(result.get()).map_err(ClientError::Result)
     }
 
