@@ -72,11 +72,29 @@ pub enum Severity {
     Error,
 }
 
+/// What a warning is about, for tools that sort them (`gatehouse port`): the cases where
+/// Gatehouse loads what Tauri 2 loads but something in it has no effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Kind {
+    /// A Tauri built-in (`core:window:…`, …) that Gatehouse does not provide: grants nothing.
+    UnservedBuiltin,
+    /// `<plugin>:default` of a plugin without a default set: grants nothing.
+    MissingDefault,
+    /// A key of a plugin's permission file that Tauri and Gatehouse ignore.
+    IgnoredKey,
+    /// A problem in what no capability for the target reaches (an unused set, a capability
+    /// for another platform).
+    Unreached,
+}
+
 /// One problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     /// How bad it is.
     pub severity: Severity,
+    /// What it is about, when it is one of the known [`Kind`]s.
+    pub kind: Option<Kind>,
     /// What is wrong, in one line.
     pub message: String,
     /// The file, when the problem is in one.
@@ -104,6 +122,7 @@ impl Diagnostic {
     pub fn general(severity: Severity, message: impl Into<String>) -> Self {
         Self {
             severity,
+            kind: None,
             message: message.into(),
             file: None,
             position: None,
@@ -123,6 +142,7 @@ impl Diagnostic {
         let text = source.line_text(line.max(1)).to_owned();
         Self {
             severity,
+            kind: None,
             message: message.into(),
             file: Some(source.path.clone()),
             position: Some((line, column)),
@@ -155,6 +175,13 @@ impl Diagnostic {
     #[must_use]
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Says what it is about.
+    #[must_use]
+    pub fn kind(mut self, kind: Kind) -> Self {
+        self.kind = Some(kind);
         self
     }
 

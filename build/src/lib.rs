@@ -28,7 +28,7 @@ pub mod tauri_core;
 mod validate;
 
 pub use builder::{Builder, Checked, Plugin, Tie};
-pub use diagnostic::{Diagnostic, Severity, Source, Span};
+pub use diagnostic::{Diagnostic, Kind, Severity, Source, Span};
 pub use error::{Error, Output};
 pub use plugin::export_plugin;
 pub use resolve::{ResolvedAcl, ResolvedCapability, ScopeValues};

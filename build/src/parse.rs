@@ -250,6 +250,7 @@ fn ignored_key_warning(
         format!("unknown key `{path}` in a permission file of plugin `{plugin}` is ignored"),
     )
     .help(meaning)
+    .kind(crate::diagnostic::Kind::IgnoredKey)
 }
 
 /// Where a top-level key is written: `key = …`, `key.x = …`, `[key…]` or `[[key…]]` at the

@@ -643,7 +643,8 @@ fn unserved_warning(
         )
         .help(
             "Gatehouse serves `core:event`, `core:path` and `core:app`'s `name`, `version` and `identifier`; window, webview, menu, tray and image commands need Tauri's webview runtime",
-        ),
+        )
+        .kind(crate::diagnostic::Kind::UnservedBuiltin),
     )
 }
 

@@ -5,7 +5,7 @@ use gatehouse_runtime::__private::{check_label_glob, check_remote_pattern, close
 
 use std::collections::HashSet;
 
-use crate::diagnostic::{Diagnostic, Severity, Source};
+use crate::diagnostic::{Diagnostic, Kind, Severity, Source};
 use crate::model::{Capability, Permission, PLATFORMS};
 use crate::resolve::{Entry, LookupError, OwnerKind, Resolver};
 
@@ -117,9 +117,9 @@ impl<'a> Resolver<'a> {
                 (None, _) => d,
                 (Some(note), Some(help)) => {
                     let help = format!("{help}; {note}");
-                    d.help(help)
+                    d.help(help).kind(Kind::Unreached)
                 }
-                (Some(note), None) => d.help(note.clone()),
+                (Some(note), None) => d.help(note.clone()).kind(Kind::Unreached),
             };
             for member in members.iter() {
                 match self.lookup(Some(*owner), member) {
@@ -175,7 +175,8 @@ impl<'a> Resolver<'a> {
             )
             .help(format!(
                 "Tauri 2 treats a missing default the same way; name the permissions of `{plugin}` that this needs"
-            )),
+            ))
+            .kind(Kind::MissingDefault),
         )
     }
 
@@ -295,6 +296,7 @@ impl<'a> Resolver<'a> {
             for d in &mut self.diagnostics[first..] {
                 if d.severity == Severity::Error {
                     d.severity = Severity::Warning;
+                    d.kind = Some(Kind::Unreached);
                     d.help = Some(match d.help.take() {
                         Some(help) => format!("{help}; {note}"),
                         None => note.clone(),

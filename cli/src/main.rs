@@ -5,6 +5,8 @@
 //! gatehouse check   [INPUTS]            every error and warning, with file:line:col; exit 1 on errors
 //! gatehouse explain [INPUTS] [--json]   what each capability grants, to which callers
 //! gatehouse schema  [--out DIR]         permissions.schema.json and capability.schema.json
+//! gatehouse port    DIR [--json]        what moves when a Tauri 2 app (its src-tauri) moves here
+//! gatehouse diff    OLD NEW | --git A..B [DIR]   who gained or lost what; --fail-on-gain for CI
 //! ```
 //!
 //! Arguments are parsed with clap (derive): it is the well-kept, standard argument parser of the
@@ -13,11 +15,19 @@
 //! terminal detection) are left out to keep the dependency tree small.
 //!
 //! Exit codes: 0 on success (warnings alone included), 1 when the files have errors or cannot be
-//! read, 2 for bad arguments (clap's).
+//! read — and for `port`, when the port needs a manual change; for `diff --fail-on-gain`, when
+//! a caller gains a privilege —, 2 for bad arguments (clap's).
+//!
+//! `diff --git` reads the two revisions with the `git` program (`git ls-tree`, `git show`):
+//! whoever reviews a repository has it, and linking a Git implementation (gix) would make this
+//! small tool many times larger for two read-only commands.
 
 #![forbid(unsafe_code)]
 
+mod diff;
 mod explain;
+mod git;
+mod port;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -62,6 +72,57 @@ enum Command {
         #[arg(long, value_name = "DIR", default_value = ".")]
         out: PathBuf,
     },
+    /// Reports what moves when a Tauri 2 application moves to Gatehouse: point it at the
+    /// application's `src-tauri`. Finds its capabilities and permissions and, through `cargo
+    /// metadata`, those of its `tauri-plugin-*` dependencies; says what resolves as in Tauri,
+    /// what is ignored and why, what differs on purpose, and which lines to write. Exits with
+    /// 0 when the port needs no manual change, 1 otherwise.
+    Port {
+        /// The folder with the application's Cargo.toml (`src-tauri`).
+        #[arg(value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+        /// The platform to resolve for [default: this machine's].
+        #[arg(long, value_enum, ignore_case = true)]
+        target: Option<Target>,
+        /// Prints the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shows what each caller gained or lost between two versions of the files, per command
+    /// and scope, with privilege gains flagged: two folders (each with `permissions/` and
+    /// `capabilities/`), or with `--git A..B` a folder at two revisions.
+    Diff {
+        /// OLD and NEW; with `--git`, at most one folder inside the repository [default: .].
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Compares revision A with revision B (anything `git` takes: tags, branches, hashes).
+        #[arg(long, value_name = "A..B")]
+        git: Option<String>,
+        /// A plugin's permission folder, relative to each version's folder; repeat for several.
+        #[arg(long = "plugin", value_name = "NAME=DIR", value_parser = parse_plugin)]
+        plugins: Vec<(String, PathBuf)>,
+        /// The platform to resolve for [default: every platform, each change marked with the
+        /// platforms it is on when not all].
+        #[arg(long, value_enum, ignore_case = true)]
+        target: Option<Target>,
+        /// How to print the changes.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Exits with 1 when a caller gains a privilege (for CI).
+        #[arg(long)]
+        fail_on_gain: bool,
+    },
+}
+
+/// How `diff` prints.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    /// For a terminal.
+    Text,
+    /// For a pull-request comment.
+    Markdown,
+    /// For tools.
+    Json,
 }
 
 /// Where the files are and what to resolve them for: the inputs of `check` and `explain`.
@@ -94,7 +155,7 @@ struct Inputs {
 }
 
 /// The platforms, spelled as the files spell them (any case is accepted).
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Target {
     #[value(name = "linux")]
     Linux,
@@ -109,6 +170,14 @@ enum Target {
 }
 
 impl Target {
+    const ALL: [Target; 5] = [
+        Target::Linux,
+        Target::MacOs,
+        Target::Windows,
+        Target::Android,
+        Target::Ios,
+    ];
+
     /// The name the files use.
     fn name(self) -> &'static str {
         match self {
@@ -171,6 +240,22 @@ fn main() -> ExitCode {
         Command::Check(inputs) => check(inputs),
         Command::Explain { inputs, json } => explain(inputs, *json),
         Command::Schema { out } => schema(out),
+        Command::Port { dir, target, json } => port(dir, *target, *json),
+        Command::Diff {
+            paths,
+            git,
+            plugins,
+            target,
+            format,
+            fail_on_gain,
+        } => diff(
+            paths,
+            git.as_deref(),
+            plugins,
+            *target,
+            *format,
+            *fail_on_gain,
+        ),
     };
     match result {
         Ok(code) => code,
@@ -250,6 +335,127 @@ fn schema(out: &Path) -> Result<ExitCode, String> {
         println!("{}", path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `gatehouse port`.
+fn port(dir: &Path, target: Option<Target>, json: bool) -> Result<ExitCode, String> {
+    let target = target.map_or_else(host_platform, Target::name);
+    let report = port::run(dir, target)?;
+    let text = if json {
+        let mut text = serde_json::to_string_pretty(&report.json()).map_err(|e| e.to_string())?;
+        text.push('\n');
+        text
+    } else {
+        report.text()
+    };
+    print_out(&text)?;
+    Ok(if report.manual_changes().is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `gatehouse diff`.
+fn diff(
+    paths: &[PathBuf],
+    git: Option<&str>,
+    plugins: &[(String, PathBuf)],
+    target: Option<Target>,
+    format: Format,
+    fail_on_gain: bool,
+) -> Result<ExitCode, String> {
+    let exported;
+    let (old, new) = match (git, paths) {
+        (None, [old, new]) => (old.clone(), new.clone()),
+        (None, _) => return Err("diff: give OLD and NEW, or `--git A..B`".into()),
+        (Some(range), [] | [_]) => {
+            let dir = paths.first().map_or(Path::new("."), PathBuf::as_path);
+            exported = git::Revisions::export(range, dir, plugins)?;
+            (exported.old.clone(), exported.new.clone())
+        }
+        (Some(_), _) => return Err("diff --git A..B: give at most one folder".into()),
+    };
+    let targets: Vec<Target> = target.map_or_else(|| Target::ALL.to_vec(), |t| vec![t]);
+    let mut resolved = Vec::new();
+    let mut failed = false;
+    for t in &targets {
+        let mut acls = Vec::new();
+        for root in [&old, &new] {
+            let checked = check_tree(root, plugins, t.name())?;
+            if checked.has_errors() {
+                if !failed {
+                    print_diagnostics(&checked.diagnostics);
+                    eprintln!(
+                        "gatehouse: {} has errors for {}: nothing to compare",
+                        root.display(),
+                        t.name()
+                    );
+                }
+                failed = true;
+            }
+            acls.push(checked.acl);
+        }
+        let new_acl = acls.pop().unwrap_or_default();
+        let old_acl = acls.pop().unwrap_or_default();
+        resolved.push((t.name().to_owned(), old_acl, new_acl));
+    }
+    if failed {
+        return Ok(ExitCode::FAILURE);
+    }
+    let changes = diff::diff(&resolved);
+    let text = match format {
+        Format::Text => diff::text(&changes, targets.len()),
+        Format::Markdown => diff::markdown(&changes, targets.len()),
+        Format::Json => {
+            let mut text =
+                serde_json::to_string_pretty(&diff::json(&changes)).map_err(|e| e.to_string())?;
+            text.push('\n');
+            text
+        }
+    };
+    print_out(&text)?;
+    let gained = changes.iter().any(|c| c.what.is_gain());
+    Ok(if fail_on_gain && gained {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// One version of the files, resolved for `target`, as `check` reads them (commands inferred
+/// from the files).
+fn check_tree(root: &Path, plugins: &[(String, PathBuf)], target: &str) -> Result<Checked, String> {
+    if !root.is_dir() {
+        return Err(format!("{}: no such folder", root.display()));
+    }
+    let mut builder = Builder::new()
+        .root(root)
+        .discover_commands(false)
+        .infer_commands(true)
+        .plugins_from_dependencies(false)
+        .emit_cargo_directives(false)
+        .target(target);
+    for (name, dir) in plugins {
+        builder = builder.plugin(Plugin {
+            name: name.clone(),
+            permissions: root.join(dir),
+            commands: Vec::new(),
+        });
+    }
+    builder.check().map_err(|e| e.to_string())
+}
+
+/// Writes to stdout; a reader that stops early (`| head`) is not a reason to fail.
+fn print_out(text: &str) -> Result<(), String> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("stdout: {e}")),
+        _ => Ok(()),
+    }
 }
 
 /// Runs [`Builder::check`] on the inputs. Paths are joined to `--root` and passed as they are,

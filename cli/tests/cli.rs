@@ -89,7 +89,7 @@ fn check_reports_every_problem_with_its_position() {
         // Rendered: level and message, file:line:col, the line and a caret.
         "error: unknown permission `reed`",
         "capabilities/main.toml:5:17\n",
-        "5 | permissions = [\"reed\", \"fss:default\", \"allow-read-note\"]",
+        "5 | permissions = [\"reed\", \"fss:default\", \"allow-read-note\", \"a\"]",
         "  |                 ^^^^\n",
         "= help: did you mean `read`?",
         "capabilities/syntax.json:4:37",
@@ -150,6 +150,9 @@ fn explain_json_has_the_documented_shape() {
             "delete_note",
             "export_notes",
             "list_notes",
+            "plugin:app|identifier",
+            "plugin:app|name",
+            "plugin:app|version",
             "plugin:event|emit",
             "plugin:event|emit_to",
             "plugin:event|listen",
@@ -157,10 +160,18 @@ fn explain_json_has_the_documented_shape() {
             "plugin:fs|read_dir",
             "plugin:fs|read_file",
             "plugin:fs|write_file",
+            "plugin:path|basename",
+            "plugin:path|dirname",
+            "plugin:path|extname",
+            "plugin:path|is_absolute",
+            "plugin:path|join",
+            "plugin:path|normalize",
+            "plugin:path|resolve",
+            "plugin:path|resolve_directory",
             "read_note",
             "save_note"
         ],
-        "every command, sorted (`core:default` grants the event commands)"
+        "every command, sorted (`core:default` grants the event, app and path built-ins)"
     );
 
     assert_eq!(
