@@ -64,6 +64,9 @@ pub use gatehouse_runtime::{
     PathScopeError, Reply, Requirements, Router, RouterBuilder, RpcError, Scope, ScopeEntry,
     ScopeList, ScopeValues, SendError, State, CHANNEL_METHOD,
 };
+/// The application facts and base directories behind Tauri's `core:app` and `core:path`.
+#[doc(inline)]
+pub use gatehouse_runtime::{AppInfo, BaseDirectory};
 
 /// What a caller may cost the core: the [`Limits`](limits::Limits) every transport enforces,
 /// and the error codes a caller gets when it hits one.

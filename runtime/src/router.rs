@@ -712,8 +712,11 @@ impl RouterBuilder {
                 }
             }
         }
-        // The built-in commands the ACL names (the event commands, granted by `core:event:…`).
-        for entry in &crate::event::BUILTINS {
+        // The built-in commands the ACL names (event, app and path, granted by `core:…`).
+        for entry in crate::event::BUILTINS
+            .iter()
+            .chain(&crate::core_plugins::BUILTINS)
+        {
             if let Some(id) = self.acl.command_id(entry.name()) {
                 let slot = &mut entries[id.index()];
                 if slot.is_none() {
