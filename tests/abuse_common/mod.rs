@@ -257,9 +257,10 @@ fn within(unloaded: Latency, loaded: Latency) -> bool {
         && loaded.write <= unloaded.write.max(NOISE_FLOOR) * 3
 }
 
-/// Asserts the p99s under an attack are within 3× of their unloaded values (floored at
-/// [`NOISE_FLOOR`]), or within 2× of what the same flood without the attack's ingredient
-/// (`control`: plain reads instead of listens) costs: the frames' own cost is the engine's.
+/// Asserts the p99s under a flood are within 3× of their unloaded values (floored at
+/// [`NOISE_FLOOR`]) or of what the same flood without the attack's ingredient costs
+/// (`control`: plain reads instead of listens), whichever is more: what frames cost by
+/// themselves is the engine's, and `tests/abuse.rs` bounds it.
 pub fn assert_latency_bounded_or_like(
     what: &str,
     unloaded: Latency,
@@ -270,7 +271,7 @@ pub fn assert_latency_bounded_or_like(
         ("read", unloaded.read, control.read, loaded.read),
         ("write", unloaded.write, control.write, loaded.write),
     ] {
-        let bound = (before.max(NOISE_FLOOR) * 3).max(like * 2);
+        let bound = before.max(NOISE_FLOOR).max(like) * 3;
         assert!(
             after <= bound,
             "{what}: the honest caller's {kind} p99 went from {before:?} to {after:?} \

@@ -42,6 +42,14 @@ impl Warnings {
             .clone()
     }
 
+    /// How many warnings were logged since `before`, in all.
+    pub fn since(&self, before: &HashMap<String, u64>) -> u64 {
+        self.snapshot()
+            .iter()
+            .map(|(site, &n)| n - before.get(site).copied().unwrap_or(0))
+            .sum()
+    }
+
     /// Asserts that no call site logged more since `before` than the rate limit allows over
     /// `elapsed`, and returns the total logged since `before`.
     pub fn assert_rate_limited(&self, before: &HashMap<String, u64>, elapsed: Duration) -> u64 {
