@@ -25,6 +25,17 @@ pub(crate) struct RemotePattern(UrlPattern);
 
 impl RemotePattern {
     pub(crate) fn new(pattern: &str) -> Result<Self, String> {
+        // urlpattern 0.6 panics on some malformed patterns (an unopened `]` in the host, found
+        // by fuzzing: `fuzz/regressions/acl_json/remote-url-unopened-bracket`); a pattern comes
+        // from an ACL file, so its failure must be an error, never a crash of the build script.
+        std::panic::catch_unwind(|| Self::parse(pattern)).unwrap_or_else(|_| {
+            Err(format!(
+                "`{pattern}` is not a valid URL pattern (the pattern parser failed on it)"
+            ))
+        })
+    }
+
+    fn parse(pattern: &str) -> Result<Self, String> {
         let mut init = UrlPatternInit::parse_constructor_string::<regex::Regex>(pattern, None)
             .map_err(|e| e.to_string())?;
         // A pattern written as an origin (`https://*.example.com`) should match every page of
@@ -76,6 +87,8 @@ mod tests {
     #[test]
     fn invalid_patterns_are_errors() {
         assert!(RemotePattern::new("not a url pattern").is_err());
+        // The parser panics on this one; it must be an error instead.
+        assert!(RemotePattern::new("https://x]y.com").is_err());
         assert!(LabelGlob::new("main[").is_err());
     }
 
