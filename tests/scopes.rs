@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gatehouse::{
-    command, commands, Acl, CallerInfo, Capability, CommandScope, GlobalScope, Invocation, Router,
-    RpcError, Scope, ScopeList, ScopeValues,
+    command, commands, Acl, CallerInfo, Capability, CommandScope, GlobalScope, Invocation,
+    PathScope, Router, RpcError, Scope, ScopeList, ScopeValues,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -135,4 +135,61 @@ async fn a_scope_is_built_once_per_caller_and_command() {
 async fn a_value_that_does_not_fit_the_scope_type_stops_the_call() {
     let v = call(&router(), "main", "strict").await;
     assert_eq!(v["error"]["code"], -32603, "{v}");
+}
+
+/// Reads a file through the path scope of its grants.
+#[command]
+fn read_text(files: CommandScope<PathScope>, path: String) -> Result<String, String> {
+    let mut text = String::new();
+    let mut file = files.open(&path).map_err(|e| e.to_string())?;
+    std::io::Read::read_to_string(&mut file, &mut text).map_err(|e| e.to_string())?;
+    Ok(text)
+}
+
+#[tokio::test]
+async fn a_command_can_take_a_path_scope_that_opens_files() {
+    let dir = std::env::temp_dir().join(format!("gatehouse-scopes-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("public")).expect("mkdir");
+    std::fs::write(dir.join("public/a.txt"), "public").expect("write");
+    std::fs::write(dir.join("secret.txt"), "secret").expect("write");
+    let dir = std::fs::canonicalize(&dir).expect("resolve");
+    let allow = format!("{}/public/*", dir.display());
+    let acl = Acl::builder()
+        .commands(["read_text"])
+        .capability(
+            Capability::builder("main")
+                .windows(["main"])
+                .allow(["read_text"])
+                .scope("read_text", [json!({ "path": allow })], Vec::<Value>::new()),
+        )
+        .build()
+        .expect("valid ACL");
+    let router = Router::builder(acl)
+        .commands(commands![read_text])
+        .build()
+        .expect("router");
+    let caller = router.caller(CallerInfo::local("main"));
+    let read = |path: std::path::PathBuf| {
+        let request =
+            json!({"jsonrpc": "2.0", "id": 1, "method": "read_text", "params": {"path": path}});
+        let router = &router;
+        let caller = caller.clone();
+        async move {
+            let reply = router
+                .handle(&caller, request.to_string().as_bytes())
+                .await
+                .expect("reply");
+            serde_json::from_slice::<Value>(&reply).expect("JSON")
+        }
+    };
+    assert_eq!(read(dir.join("public/a.txt")).await["result"], "public");
+    let refused = read(dir.join("public/../secret.txt")).await;
+    assert_eq!(refused["error"]["code"], -32000, "{refused}");
+    assert!(
+        refused["error"]["data"]
+            .as_str()
+            .is_some_and(|m| m.contains("outside the scope")),
+        "{refused}"
+    );
+    std::fs::remove_dir_all(&dir).expect("cleanup");
 }

@@ -12,10 +12,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 /// How many times each test repeats the command under attack.
-pub const ITERATIONS: usize = 10_000;
+pub(crate) const ITERATIONS: usize = 10_000;
 
 /// A thread swapping a path back and forth; stopped (and joined) on drop.
-pub struct Racer {
+pub(crate) struct Racer {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<u64>>,
 }
@@ -24,7 +24,7 @@ impl Racer {
     /// Swaps the regular file `victim` with a symbolic link to `outside` and back, each swap
     /// one atomic rename, so `victim` always exists; the file comes back holding `contents`.
     #[cfg(unix)]
-    pub fn file(victim: &Path, outside: &Path, contents: &'static str) -> Self {
+    pub(crate) fn file(victim: &Path, outside: &Path, contents: &'static str) -> Self {
         let (victim, outside) = (victim.to_owned(), outside.to_owned());
         let link = beside(&victim, "racer-link");
         let file = beside(&victim, "racer-file");
@@ -43,7 +43,7 @@ impl Racer {
     /// Swaps the folder `victim` with a symbolic link to the folder `outside` and back: the
     /// folder is moved aside, the link takes its name, then the folder comes back.
     #[cfg(unix)]
-    pub fn folder(victim: &Path, outside: &Path) -> Self {
+    pub(crate) fn folder(victim: &Path, outside: &Path) -> Self {
         let (victim, outside) = (victim.to_owned(), outside.to_owned());
         let parked = beside(&victim, "racer-parked");
         let mut turn = 0;
@@ -60,7 +60,7 @@ impl Racer {
     }
 
     /// Runs `step` in a loop on a thread of its own; returns once it has run once.
-    pub fn spawn(mut step: impl FnMut() + Send + 'static) -> Self {
+    pub(crate) fn spawn(mut step: impl FnMut() + Send + 'static) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let started = Arc::new(AtomicBool::new(false));
         let (flag, first) = (Arc::clone(&stop), Arc::clone(&started));
@@ -83,7 +83,7 @@ impl Racer {
     }
 
     /// Stops the thread; returns how many swaps it made.
-    pub fn stop(mut self) -> u64 {
+    pub(crate) fn stop(mut self) -> u64 {
         self.halt()
     }
 
@@ -118,11 +118,11 @@ fn beside(victim: &Path, suffix: &str) -> PathBuf {
 }
 
 /// A fresh folder under the system's temporary directory, canonical, removed on drop.
-pub struct Sandbox(PathBuf);
+pub(crate) struct Sandbox(PathBuf);
 
 impl Sandbox {
     /// `<temp>/gatehouse-race-<what>-<pid>-<n>`.
-    pub fn new(what: &str) -> Self {
+    pub(crate) fn new(what: &str) -> Self {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let path = std::env::temp_dir().join(format!(
             "gatehouse-race-{what}-{}-{}",
@@ -135,12 +135,12 @@ impl Sandbox {
     }
 
     /// The folder.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 
     /// A path inside it.
-    pub fn join(&self, relative: &str) -> PathBuf {
+    pub(crate) fn join(&self, relative: &str) -> PathBuf {
         self.0.join(relative)
     }
 }
@@ -152,7 +152,7 @@ impl Drop for Sandbox {
 }
 
 /// The names in `folder`, sorted.
-pub fn names(folder: &Path) -> Vec<String> {
+pub(crate) fn names(folder: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(folder)
         .map(|entries| {
             entries

@@ -1,7 +1,7 @@
 //! Turning a scope pattern into globs: variables expanded, components normalised, the literal
 //! prefix resolved; and finding the folders a pattern reaches into.
 
-use std::path::{is_separator, Component, Path, PathBuf, MAIN_SEPARATOR};
+use std::path::{is_separator, Component, Path, PathBuf, MAIN_SEPARATOR, MAIN_SEPARATOR_STR};
 
 use glob::{MatchOptions, Pattern};
 
@@ -22,7 +22,7 @@ pub(super) fn options(require_literal_leading_dot: bool) -> MatchOptions {
 /// the literal prefix.
 #[derive(Debug, Clone)]
 pub(super) struct Compiled {
-    globs: Vec<Pattern>,
+    globs: Vec<Glob>,
     /// The folders every path the pattern matches lies beneath, as written and at their real
     /// location.
     anchors: Vec<Anchor>,
@@ -38,36 +38,65 @@ pub(super) struct Anchor {
     pub(super) variable: Option<String>,
 }
 
+/// A glob split at its literal prefix: a path matches if it starts with `prefix` and the rest
+/// matches `rest` (or, without `rest`, if it is `prefix`). Comparing the prefix as bytes decides
+/// most paths without running the glob matcher, which walks the whole path character by
+/// character for every pattern.
+#[derive(Debug, Clone)]
+struct Glob {
+    /// The literal components, with the root; ends with a separator when `rest` follows.
+    prefix: String,
+    /// The components from the first one with a metacharacter on.
+    rest: Option<Pattern>,
+}
+
+impl Glob {
+    fn matches(&self, path: &str, options: MatchOptions) -> bool {
+        match &self.rest {
+            None => path == self.prefix,
+            // The rest starts at a component, as the glob matcher assumes of a whole path, so
+            // a leading dot there is a name's leading dot.
+            Some(rest) => path
+                .strip_prefix(&self.prefix)
+                .is_some_and(|tail| rest.matches_with(tail, options)),
+        }
+    }
+}
+
 impl Compiled {
     pub(super) fn new(pattern: &str, dirs: &BaseDirs) -> Result<Self, PathScopeError> {
         let written = Normal::parse(pattern, dirs)?;
-        let mut texts = Vec::new();
+        let mut splits = Vec::new();
         let mut anchors = vec![written.anchor()];
-        written.push_globs(&mut texts);
+        written.push_globs(&mut splits);
         if let Some(real) = written.resolve_prefix() {
-            real.push_globs(&mut texts);
+            real.push_globs(&mut splits);
             anchors.push(real.anchor());
         }
-        let globs = texts
-            .iter()
-            .map(|text| {
-                // Every component was checked on its own, so this only fails on a glob quirk.
-                Pattern::new(text).map_err(|error| PathScopeError::InvalidGlob {
-                    pattern: pattern.to_owned(),
-                    component: text.clone(),
-                    message: error.msg.to_owned(),
-                })
+        let globs = splits
+            .into_iter()
+            .map(|(prefix, rest)| {
+                let rest = rest
+                    .map(|text| {
+                        // Every component was checked on its own, so this only fails on a glob
+                        // quirk.
+                        Pattern::new(&text).map_err(|error| PathScopeError::InvalidGlob {
+                            pattern: pattern.to_owned(),
+                            component: text.clone(),
+                            message: error.msg.to_owned(),
+                        })
+                    })
+                    .transpose()?;
+                Ok(Glob { prefix, rest })
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<_, PathScopeError>>()?;
         anchors.dedup();
         Ok(Self { globs, anchors })
     }
 
     /// Whether the path, as text, matches.
     pub(super) fn matches(&self, path: &str, options: MatchOptions) -> bool {
-        self.globs
-            .iter()
-            .any(|glob| glob.matches_with(path, options))
+        self.globs.iter().any(|glob| glob.matches(path, options))
     }
 
     /// The folders the pattern reaches into (see the field).
@@ -243,21 +272,57 @@ impl Normal {
         })
     }
 
-    /// Adds the globs of this pattern: as it is, and for `…/**` also the folder itself.
-    fn push_globs(&self, texts: &mut Vec<String>) {
-        let mut push = |text: String| {
-            if !texts.contains(&text) {
-                texts.push(text);
+    /// Adds the globs of this pattern, split at their literal prefix: as it is, and for
+    /// `…/**` also the folder itself.
+    fn push_globs(&self, splits: &mut Vec<(String, Option<String>)>) {
+        let mut push = |split: (String, Option<String>)| {
+            if !splits.contains(&split) {
+                splits.push(split);
             }
         };
-        push(self.render(&self.parts));
+        push(self.split(&self.parts));
         if let Some((Part::Glob(last), folder)) = self.parts.split_last() {
             if last == "**" {
-                push(self.render(folder));
+                push(self.split(folder));
             }
         }
     }
 
+    /// The pattern of `parts` as its literal prefix (as text, the root included) and the glob
+    /// of the components after it, if any.
+    fn split(&self, parts: &[Part]) -> (String, Option<String>) {
+        let literal = parts
+            .iter()
+            .take_while(|part| matches!(part, Part::Literal(_)))
+            .count();
+        let mut prefix = self.root.clone();
+        for part in &parts[..literal] {
+            if let Part::Literal(text) = part {
+                if !prefix.ends_with(is_separator) {
+                    prefix.push(MAIN_SEPARATOR);
+                }
+                prefix.push_str(text);
+            }
+        }
+        if literal == parts.len() {
+            return (prefix, None);
+        }
+        if !prefix.ends_with(is_separator) {
+            prefix.push(MAIN_SEPARATOR);
+        }
+        let rest: Vec<String> = parts[literal..]
+            .iter()
+            .map(|part| match part {
+                Part::Literal(text) => Pattern::escape(text),
+                Part::Glob(glob) => glob.clone(),
+            })
+            .collect();
+        (prefix, Some(rest.join(MAIN_SEPARATOR_STR)))
+    }
+
+    /// The whole pattern as one glob, as it was matched before it was split (for the tests
+    /// that hold the split to it).
+    #[cfg(test)]
     fn render(&self, parts: &[Part]) -> String {
         let mut text = Pattern::escape(&self.root);
         for part in parts {
@@ -289,4 +354,80 @@ fn split_real(path: &Path) -> Option<(String, Vec<Part>)> {
         }
     }
     Some((root, parts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Splitting a glob at its literal prefix never changes what it matches: random patterns
+    /// and paths from a small alphabet (dots, metacharacters, separators), both leading-dot
+    /// settings, against the whole pattern matched by `glob`.
+    #[test]
+    fn a_split_glob_matches_what_the_whole_glob_matches() {
+        use proptest::prelude::*;
+        use proptest::sample::select;
+        use proptest::test_runner::{Config, TestRunner};
+
+        const PATTERN_PARTS: &[&str] = &[
+            "a", "b.md", ".env", "*", "**", "*.md", "?", ".*", "[.]x", "[!a]b", "a*", "[ab]",
+        ];
+        const PATH_PARTS: &[&str] = &["a", "b", "b.md", ".env", ".x", "ab", "bb", ".md", "x"];
+        let root = std::env::temp_dir();
+        let root = root
+            .to_str()
+            .expect("a Unicode temporary directory")
+            .to_owned();
+        let dirs = BaseDirs::new().with("R", &root);
+        let strategy = (
+            proptest::collection::vec(select(PATTERN_PARTS), 0..4),
+            proptest::collection::vec(select(PATH_PARTS), 0..5),
+            any::<bool>(),
+        );
+        let mut runner = TestRunner::new(Config {
+            cases: 2048,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        runner
+            .run(&strategy, |(pattern_parts, path_parts, leading_dot)| {
+                let pattern = std::iter::once("$R")
+                    .chain(pattern_parts.iter().copied())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let Ok(normal) = Normal::parse(&pattern, &dirs) else {
+                    return Ok(()); // `a**`-style mistakes are refused when built
+                };
+                let Ok(compiled) = Compiled::new(&pattern, &dirs) else {
+                    return Ok(());
+                };
+                let mut path = PathBuf::from(&root);
+                path.extend(&path_parts);
+                let path = path.to_str().expect("Unicode").to_owned();
+                let options = options(leading_dot);
+                let mut whole = vec![normal.render(&normal.parts)];
+                if let Some((Part::Glob(last), folder)) = normal.parts.split_last() {
+                    if last == "**" {
+                        whole.push(normal.render(folder));
+                    }
+                }
+                let expected = whole.iter().any(|text| {
+                    Pattern::new(text).is_ok_and(|glob| glob.matches_with(&path, options))
+                });
+                // The scope also matches under the prefix's real location; the temporary
+                // directory may be a link (macOS), so compare on the written form only when
+                // it is real.
+                if std::fs::canonicalize(&root).is_ok_and(|real| real == Path::new(&root)) {
+                    prop_assert_eq!(
+                        compiled.matches(&path, options),
+                        expected,
+                        "{} vs {}",
+                        pattern,
+                        path
+                    );
+                }
+                Ok(())
+            })
+            .expect("a split glob matches as the whole one");
+    }
 }

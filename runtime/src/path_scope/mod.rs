@@ -406,9 +406,16 @@ impl PathScope {
         Ok(text)
     }
 
-    /// Accepts the real path `path` if an allow pattern and no deny pattern matches it.
-    fn admit(&self, requested: &Path, path: &Path) -> Result<(), PathScopeError> {
-        let text = self.refuse_denied(requested, path)?;
+    /// Accepts the real path `path` if an allow pattern and no deny pattern matches it; the
+    /// deny patterns are skipped if `path` was checked against them already.
+    fn admit(&self, requested: &Path, path: &Path, deny: bool) -> Result<(), PathScopeError> {
+        let text = if deny {
+            self.refuse_denied(requested, path)?
+        } else {
+            path.to_str().ok_or_else(|| PathScopeError::NotUnicode {
+                requested: requested.to_owned(),
+            })?
+        };
         if self
             .allow
             .iter()

@@ -9,6 +9,10 @@ use std::path::{Component, Path, PathBuf};
 /// `path` with `.` removed and `..` applied to the components before it (never above the
 /// root); repeated and trailing separators are gone too, as [`Path::components`] drops them.
 pub(super) fn lexical(path: &Path) -> PathBuf {
+    #[cfg(unix)]
+    if is_lexical(path) {
+        return path.to_owned();
+    }
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
@@ -22,6 +26,21 @@ pub(super) fn lexical(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// Whether the absolute Unix `path` is lexically normal already: no empty, `.` or `..`
+/// component and no trailing separator, so [`lexical`] would return it as it is (the common
+/// case, decided without parsing components).
+#[cfg(unix)]
+fn is_lexical(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+
+    let bytes = path.as_os_str().as_bytes();
+    bytes.first() == Some(&b'/')
+        && (bytes.len() == 1
+            || bytes[1..]
+                .split(|&byte| byte == b'/')
+                .all(|name| !matches!(name, b"" | b"." | b"..")))
 }
 
 /// The real location of the lexically normal `path`: the longest existing prefix canonicalised,

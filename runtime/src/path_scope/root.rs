@@ -86,14 +86,51 @@ impl Root {
     }
 
     /// How many normal components of `path` this root's name covers, if `path` lies beneath it
-    /// (or is it); with `proper`, only if `path` lies strictly beneath it.
+    /// (or is it); with `proper`, only if `path` lies strictly beneath it. Both are lexically
+    /// normal, so comparing bytes up to a separator is comparing components.
     pub(super) fn covers(&self, path: &Path, proper: bool) -> Option<usize> {
+        let bytes = path.as_os_str().as_encoded_bytes();
         self.names
             .iter()
-            .filter(|name| path.starts_with(name))
+            .filter(|name| {
+                let name = name.as_os_str().as_encoded_bytes();
+                bytes.starts_with(name)
+                    && match bytes.get(name.len()) {
+                        None => !proper,
+                        Some(&next) => {
+                            std::path::is_separator(char::from(next))
+                                || name
+                                    .last()
+                                    .is_some_and(|&last| std::path::is_separator(char::from(last)))
+                        }
+                    }
+            })
             .map(|name| depth(name))
-            .filter(|&covered| !proper || covered < depth(path))
             .max()
+    }
+}
+
+impl Root {
+    /// `path` relative to the name of this root that covers it (`None` if none does).
+    #[cfg(target_os = "linux")]
+    pub(super) fn rest<'p>(&self, path: &'p Path) -> Option<&'p Path> {
+        use std::os::unix::ffi::OsStrExt;
+
+        // Both are lexically normal: the rest is what follows the name and a separator.
+        let bytes = path.as_os_str().as_bytes();
+        self.names
+            .iter()
+            .filter_map(|name| {
+                let name = name.as_os_str().as_bytes();
+                let rest = bytes.strip_prefix(name)?;
+                if name.ends_with(b"/") {
+                    Some(rest)
+                } else {
+                    rest.strip_prefix(b"/")
+                }
+            })
+            .min_by_key(|rest| rest.len())
+            .map(|rest| Path::new(std::ffi::OsStr::from_bytes(rest)))
     }
 }
 

@@ -89,6 +89,10 @@ pub(super) struct Walk<'s> {
     last_link: Option<PathBuf>,
     /// Whether `path`, beneath no root, was already resolved through the file system.
     realised: bool,
+    /// Whether `path` is no longer the request's lexical path (a link was followed, or it was
+    /// resolved through the file system): the deny patterns, checked against the lexical path
+    /// already, must be checked against the result again only then or if it differs.
+    moved: bool,
 }
 
 impl<'s> Walk<'s> {
@@ -121,6 +125,7 @@ impl<'s> Walk<'s> {
             protected: 0,
             last_link: None,
             realised: false,
+            moved: false,
         })
     }
 
@@ -149,6 +154,7 @@ impl<'s> Walk<'s> {
                         if real != self.path {
                             self.path = real;
                             self.protected = 0;
+                            self.moved = true;
                             continue 'restart;
                         }
                     }
@@ -171,7 +177,7 @@ impl<'s> Walk<'s> {
                 {
                     let mut path = root.real().to_owned();
                     path.extend(&names);
-                    self.scope.admit(self.requested, &path)?;
+                    self.admit(&path)?;
                     return Ok(Found::Missing(path));
                 }
                 Err(source) => {
@@ -185,7 +191,7 @@ impl<'s> Walk<'s> {
             let mut dir = Handle::Root(dir);
             let mut real = root.real().to_owned();
             let Some((last, folders)) = names.split_last() else {
-                self.scope.admit(self.requested, &real)?;
+                self.admit(&real)?;
                 return Ok(Found::Target(Target {
                     dir,
                     name: None,
@@ -210,7 +216,7 @@ impl<'s> Walk<'s> {
                             self.refuse_dangling(index)?;
                             if self.mode == Mode::Check {
                                 real.extend(&names[i..]);
-                                self.scope.admit(self.requested, &real)?;
+                                self.admit(&real)?;
                                 return Ok(Found::Missing(real));
                             }
                         }
@@ -219,7 +225,7 @@ impl<'s> Walk<'s> {
                 }
             }
             real.push(last);
-            self.scope.admit(self.requested, &real)?;
+            self.admit(&real)?;
             let index = covered + folders.len();
             return Ok(Found::Target(Target {
                 dir,
@@ -229,6 +235,37 @@ impl<'s> Walk<'s> {
                 must_exist: self.refuse_dangling(index).is_err(),
             }));
         }
+    }
+
+    /// Opens the path for reading in one system call if it is beneath a root and no component
+    /// is a symbolic link (Linux's `openat2` with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`):
+    /// then its real path is the root's joined with the rest, exactly what the walk would find,
+    /// and the patterns are checked on that before the call. `None` whenever the walk must
+    /// decide: a link on the way, a refusal of the link-free reading (a link may lead into the
+    /// scope), any error.
+    #[cfg(target_os = "linux")]
+    pub(super) fn open_without_links(&self) -> Option<std::fs::File> {
+        use rustix::fs::{Mode, OFlags, ResolveFlags};
+
+        let (root, _) = self
+            .scope
+            .roots
+            .iter()
+            .filter_map(|root| root.covers(&self.path, true).map(|n| (root, n)))
+            .max_by_key(|&(_, covered)| covered)?;
+        let handle = root.handle().ok()?;
+        let rest = root.rest(&self.path)?;
+        let real = root.real().join(rest);
+        self.admit(&real).ok()?;
+        let fd = rustix::fs::openat2(
+            handle,
+            rest,
+            OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+            Mode::empty(),
+            ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+        )
+        .ok()?;
+        Some(std::fs::File::from(fd))
     }
 
     /// Resolves to a target that exists up to its folder (every mode but `Check` gives one).
@@ -308,7 +345,14 @@ impl<'s> Walk<'s> {
         self.path = path;
         self.last_link = Some(folder.join(name));
         self.realised = false;
+        self.moved = true;
         Ok(())
+    }
+
+    /// Accepts the real path `path` if the patterns do (see `moved`).
+    fn admit(&self, path: &Path) -> Result<(), PathScopeError> {
+        let denied_already = !self.moved && path.as_os_str() == self.path.as_os_str();
+        self.scope.admit(self.requested, path, !denied_already)
     }
 
     fn count_link(&mut self) -> Result<(), PathScopeError> {

@@ -444,3 +444,55 @@ fn a_scope_built_from_grant_values_reads_entries_in_both_forms() {
         Err(PathScopeError::InvalidEntry { .. })
     ));
 }
+
+#[test]
+fn read_and_read_to_string_read_whole_files() {
+    let dir = fixture();
+    let text = "x".repeat(10_000);
+    fs::write(dir.join("allowed/big.txt"), &text).expect("write");
+    fs::write(dir.join("allowed/latin1.txt"), b"caf\xe9").expect("write");
+    let scope = scope(&dir);
+    assert_eq!(
+        scope.read(dir.join("allowed/big.txt")).expect("read"),
+        text.as_bytes()
+    );
+    assert_eq!(
+        scope
+            .read_to_string(dir.join("allowed/big.txt"))
+            .expect("read"),
+        text
+    );
+    assert_eq!(
+        kind(scope.read_to_string(dir.join("allowed/latin1.txt"))),
+        std::io::ErrorKind::InvalidData
+    );
+    assert_eq!(
+        scope.read(dir.join("allowed/sub/b.txt")).expect("read"),
+        b"x"
+    );
+    assert_denied(scope.read(dir.join("allowed/private/secret.txt")));
+    assert_not_allowed(scope.read(text_path(&dir)));
+}
+
+/// A request that is not lexically normal (`//`, `.`, `..`, a trailing `/`) reads the same
+/// file as its normal form, through the link-free fast path or the walk.
+fn text_path(dir: &TempDir) -> PathBuf {
+    text(dir, "/allowed/./sub/..//../secret")
+}
+
+#[test]
+fn requests_that_are_not_lexically_normal_read_the_same_file() {
+    let dir = fixture();
+    fs::write(dir.join("allowed/sub/b.txt"), "b").expect("write");
+    let scope = scope(&dir);
+    for request in [
+        "/allowed/sub/b.txt",
+        "//allowed//sub/b.txt",
+        "/allowed/./sub/b.txt",
+        "/allowed/sub/../sub/b.txt",
+        "/allowed/sub/b.txt/",
+        "/allowed/sub/b.txt/.",
+    ] {
+        assert_eq!(read(&scope, text(&dir, request)).expect(request), "b");
+    }
+}
