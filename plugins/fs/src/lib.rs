@@ -37,8 +37,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use std::io::Read;
-
 use gatehouse::{
     command, commands, BaseDirs, CommandEntry, CommandScope, ErrorCode, Invocation, PathScope,
     PathScopeError, RpcError, Scope, ScopeValues,
@@ -142,13 +140,10 @@ impl Scope for Files {
 /// Reads a UTF-8 text file.
 #[command(plugin = "fs", blocking)]
 fn read_file(files: CommandScope<Files>, path: String) -> Result<String, FsError> {
-    let mut file = files.0.open(&path).map_err(|e| FsError::new(&path, &e))?;
-    let mut text = String::new();
-    file.read_to_string(&mut text).map_err(|e| FsError::Io {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    Ok(text)
+    files
+        .0
+        .read_to_string(&path)
+        .map_err(|e| FsError::new(&path, &e))
 }
 
 /// Writes a text file, creating or replacing it (atomically: a reader sees the old file or the
