@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use gatehouse::{Acl, BaseDirs, Caller, CallerInfo, Capability, Router};
 use gatehouse_plugin_fs::Config;
-use racer::{names, Sandbox};
+use racer::Sandbox;
 use serde_json::{json, Value};
 
 const READ: &str = "plugin:fs|read_file";
@@ -266,7 +266,7 @@ mod races {
     //! they touch for a link out of the scope.
 
     use super::*;
-    use racer::{Racer, ITERATIONS};
+    use racer::{names, Racer, ITERATIONS};
 
     /// Calls `method` with `params(i)` [`ITERATIONS`] times as `main`; `check` sees every
     /// reply. Returns (results, errors).

@@ -2,7 +2,7 @@
 //! does not follow a link where it acts on the entry itself.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 
 use super::*;
 
@@ -23,6 +23,7 @@ fn kind<T: std::fmt::Debug>(result: Result<T, PathScopeError>) -> std::io::Error
 }
 
 /// The names in a folder, sorted, read without the scope.
+#[cfg(unix)]
 fn names(path: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(path)
         .expect("list")
@@ -114,6 +115,8 @@ fn a_path_beneath_no_root_is_resolved_only_to_pick_one() {
 #[cfg(unix)]
 #[test]
 fn create_is_exclusive_and_never_follows_a_link() {
+    use std::io::Write;
+
     let dir = fixture();
     let scope = scope(&dir);
     let mut file = scope.create(dir.join("allowed/new.txt")).expect("created");
