@@ -43,6 +43,20 @@ impl Waiter {
     }
 }
 
+/// Replies read and not yet handed to their callers: they are handed over together once
+/// everything already read is dispatched, so that a burst of replies wakes a caller's runtime
+/// once, not once per reply.
+#[derive(Default)]
+struct Ready(Vec<(Waiter, Outcome)>);
+
+impl Ready {
+    fn deliver(&mut self) {
+        for (waiter, outcome) in self.0.drain(..) {
+            waiter.send(outcome);
+        }
+    }
+}
+
 /// What the reader did with a frame.
 enum Dispatched<'f> {
     /// The reply the reader itself waits for.
@@ -124,19 +138,31 @@ impl Engine {
         } else {
             Duration::ZERO
         };
+        let mut ready = Ready::default();
         while let Some(mut role) = self.inbox.claim_in_background(linger) {
+            let mut handed = false;
             loop {
                 match role.next_borrowed() {
                     Ok(Some(frame)) => {
-                        let handed = matches!(self.dispatch(frame, None), Dispatched::ToCaller);
+                        handed |=
+                            matches!(self.dispatch(frame, None, &mut ready), Dispatched::ToCaller);
+                        if role.has_frame() {
+                            continue;
+                        }
+                        // All that was read is dispatched: wake its callers at once.
+                        ready.deliver();
                         // Callers active: let them read their replies themselves.
                         if self.callers_read && (handed || self.inbox.has_followers()) {
                             self.inbox.release(role);
                             break;
                         }
                     }
-                    Ok(None) => return self.close(),
+                    Ok(None) => {
+                        ready.deliver();
+                        return self.close();
+                    }
                     Err(error) => {
+                        ready.deliver();
                         tracing::warn!(%error, "gatehouse: stopped reading from the core");
                         return self.close();
                     }
@@ -165,14 +191,19 @@ impl Engine {
                 Wake::Lead(role) => role,
             },
         };
+        let mut ready = Ready::default();
         loop {
             match role.next_borrowed() {
                 Ok(Some(frame)) => {
-                    if let Dispatched::Mine(outcome) = self.dispatch(frame, Some(id)) {
+                    if let Dispatched::Mine(outcome) = self.dispatch(frame, Some(id), &mut ready) {
+                        ready.deliver();
                         // Read straight from the frame, no copy.
                         let result = outcome.and_then(parse);
                         self.inbox.release(role);
                         return result;
+                    }
+                    if !role.has_frame() {
+                        ready.deliver();
                     }
                 }
                 Ok(None) => break,
@@ -182,6 +213,7 @@ impl Engine {
                 }
             }
         }
+        ready.deliver();
         self.close();
         Err(ClientError::Closed)
     }
@@ -206,7 +238,12 @@ impl Engine {
     }
 
     /// One message from the core. `mine` is the id of the reply the reader itself waits for.
-    fn dispatch<'f>(self: &Arc<Self>, frame: &'f [u8], mine: Option<u64>) -> Dispatched<'f> {
+    fn dispatch<'f>(
+        self: &Arc<Self>,
+        frame: &'f [u8],
+        mine: Option<u64>,
+        ready: &mut Ready,
+    ) -> Dispatched<'f> {
         let incoming: Incoming<'f> = match serde_json::from_slice(frame) {
             Ok(incoming) => incoming,
             Err(error) => {
@@ -215,7 +252,7 @@ impl Engine {
             }
         };
         if incoming.is_reply() {
-            return self.reply_arrived(&incoming, mine);
+            return self.reply_arrived(&incoming, mine, ready);
         }
         if incoming.id.is_none() && incoming.method_is(CHANNEL_METHOD) {
             self.sinks.deliver(incoming.params);
@@ -240,7 +277,12 @@ impl Engine {
         Dispatched::Other
     }
 
-    fn reply_arrived<'f>(&self, incoming: &Incoming<'f>, mine: Option<u64>) -> Dispatched<'f> {
+    fn reply_arrived<'f>(
+        &self,
+        incoming: &Incoming<'f>,
+        mine: Option<u64>,
+        ready: &mut Ready,
+    ) -> Dispatched<'f> {
         let Some(id) = incoming.reply_id() else {
             // The core answers `id: null` to what it could not read at all, such as a stray
             // line on stdout.
@@ -265,7 +307,7 @@ impl Engine {
             return Dispatched::Other;
         };
         let to_caller = matches!(waiter, Waiter::Blocking(_));
-        waiter.send(outcome().map(RawValue::to_owned));
+        ready.0.push((waiter, outcome().map(RawValue::to_owned)));
         if to_caller {
             Dispatched::ToCaller
         } else {

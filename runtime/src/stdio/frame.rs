@@ -121,6 +121,20 @@ impl Decoder {
         Ok(Some(frame))
     }
 
+    /// Whether a whole frame (or a line to skip) is buffered: [`frame`](Self::frame) would
+    /// not need more input.
+    fn has_frame(&self) -> bool {
+        let data = &self.buf[self.start..self.end];
+        match self.framing {
+            Framing::Lines => {
+                memchr::memchr(b'\n', &data[self.searched.min(data.len())..]).is_some()
+            }
+            Framing::LengthPrefixed => self
+                .announced()
+                .is_some_and(|len| len > self.max || data.len() >= PREFIX + len),
+        }
+    }
+
     /// The length the next prefix announces, once all of it has arrived.
     fn announced(&self) -> Option<usize> {
         let data = self.buf.get(self.start..self.end)?;
@@ -216,6 +230,12 @@ impl<R: io::Read> FrameReader<R> {
     #[cfg(test)]
     pub(crate) fn next(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
         Ok(self.next_borrowed()?.map(<[u8]>::to_vec))
+    }
+
+    /// Whether the next frame is already read: [`next_borrowed`](Self::next_borrowed) would
+    /// not wait for input.
+    pub(crate) fn has_frame(&self) -> bool {
+        self.decoder.has_frame()
     }
 
     /// The next frame, borrowed from the read buffer (no copy); `None` at the end of the stream.
@@ -415,6 +435,23 @@ mod tests {
                 end(framing, &mut out, start).expect("ends");
                 assert_eq!(out, expected, "{framing:?}");
             }
+        }
+    }
+
+    #[test]
+    fn a_reader_knows_whether_the_next_frame_has_arrived() {
+        for framing in [Framing::Lines, Framing::LengthPrefixed] {
+            let mut data = Vec::new();
+            for m in [&b"[1]"[..], b"[2]", b"[3"] {
+                encode(framing, m, &mut data).expect("encodes");
+            }
+            data.truncate(data.len() - 1); // the last one is cut short
+            let mut reader = FrameReader::new(data.as_slice(), framing, 64);
+            assert!(!reader.has_frame(), "nothing read yet");
+            assert_eq!(reader.next_borrowed().expect("a frame"), Some(&b"[1]"[..]));
+            assert!(reader.has_frame(), "[2] came in the same read");
+            assert_eq!(reader.next_borrowed().expect("a frame"), Some(&b"[2]"[..]));
+            assert!(!reader.has_frame(), "{framing:?}: [3 is incomplete");
         }
     }
 
