@@ -195,10 +195,11 @@ impl PathEntry {
 ///
 /// A command gets one from its grants (`CommandScope<PathScope>`, or a type of its own built
 /// with [`PathScope::from_scope_values`]) and does every file access of a request through it:
-/// [`open`](Self::open), [`create`](Self::create), [`write_atomic`](Self::write_atomic),
+/// [`open`](Self::open), [`read`](Self::read), [`read_to_string`](Self::read_to_string),
+/// [`create`](Self::create), [`write_atomic`](Self::write_atomic),
 /// [`read_dir`](Self::read_dir), [`metadata`](Self::metadata), [`create_dir`](Self::create_dir),
 /// [`remove`](Self::remove), [`rename`](Self::rename). Each checks the path and opens it in one
-/// step, beneath a directory handle the scope opened when it was built, so a process racing the
+/// step, beneath a directory handle opened before the request came, so a process racing the
 /// core cannot swap a checked path for a symbolic link that leads out. [`check`](Self::check)
 /// only decides.
 ///
@@ -233,11 +234,17 @@ impl PathEntry {
 ///
 /// # The scope's folders
 ///
-/// The literal prefix of each allow pattern (its parent, for a pattern without metacharacters
-/// that does not name an existing folder: `$D/notes.txt`) is a *root*: a folder the scope opens
-/// when it is built and keeps open. Requests are resolved beneath the deepest root their path
-/// lies in. A root that does not exist yet is opened when first used; until then operations
-/// beneath it fail with [`PathScopeError::RootUnavailable`].
+/// Each allow pattern reaches into a *root*, a folder opened once and kept open: the directory
+/// of the pattern's [`BaseDirs`] variable (opened by the `BaseDirs` and shared by every scope
+/// built from it, so a scope built for a new caller after a racing process swapped `$NOTES` for a
+/// link still resolves beneath the folder opened before); for an absolute pattern, its literal
+/// prefix (or that prefix's parent, for a pattern without metacharacters that does not name an
+/// existing folder: `/srv/notes.txt`), opened when the scope is built; and the real location of
+/// a literal prefix that goes through a symbolic link (see above), likewise. The rest of a
+/// pattern's literal prefix (`docs` in `$HOME/docs/*.md`) is walked per request like any other
+/// component. Requests are resolved beneath the deepest root their path lies in. A root that
+/// does not exist yet is opened when first used; until then operations beneath it fail with
+/// [`PathScopeError::RootUnavailable`].
 ///
 /// # Resolving a request
 ///
