@@ -94,7 +94,7 @@ impl Client {
             .register(Waiter::Async(tx))
             .ok_or(ClientError::Closed)?;
         let registration = Registration { pending, id };
-        engine.send_async(engine.request(Some(id), method, &params)?, None)?;
+        engine.send_call(engine.request(Some(id), method, &params)?)?;
         let outcome = rx.await.map_err(|_| ClientError::Closed)?;
         // The reader took the waiter out of the table to send this.
         registration.disarm();

@@ -393,6 +393,26 @@ impl Engine {
         Ok(())
     }
 
+    /// Sends a call's request from a task. When it is the only call waiting, no other frame is
+    /// likely to join it in a batch: it is written at once (if the pipe is idle and the frame
+    /// small), without a flush task.
+    pub(crate) fn send_call(self: &Arc<Self>, frame: Vec<u8>) -> Result<(), ClientError> {
+        let alone = self.pending.len() <= 1 && tokio::runtime::Handle::try_current().is_ok();
+        let frame = if alone {
+            match self.outbox.write_now(frame) {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(frame)) => frame,
+                Err(error) => {
+                    self.broken(&error);
+                    return Err(ClientError::Closed);
+                }
+            }
+        } else {
+            frame
+        };
+        self.send_async(frame, None)
+    }
+
     /// Sends from the reader, which must not wait for a write: by the writer thread.
     fn send_later(&self, frame: Vec<u8>) -> Result<(), ClientError> {
         if let Queued::NeedsFlush = self.outbox.queue(frame, None)? {

@@ -140,6 +140,29 @@ impl Outbox {
         self.drain(state, Drainer::Caller)
     }
 
+    /// Writes `frame` at once from a runtime thread if the pipe is idle and the frame small
+    /// (what [`flush_on_runtime`](Self::flush_on_runtime) would write); otherwise gives it back.
+    ///
+    /// # Errors
+    ///
+    /// The write failed: the pipe is gone.
+    pub(crate) fn write_now(&self, frame: Vec<u8>) -> Result<Result<(), Vec<u8>>, io::Error> {
+        let mut state = lock(&self.state);
+        let busy = state.writing || state.flush_spawned || state.thread_due || state.broken;
+        if busy || !state.queue.is_empty() || frame.len() > RUNTIME_BATCH {
+            return Ok(Err(frame));
+        }
+        state.writing = true;
+        drop(state);
+        let written = self.write(&frame);
+        let state = lock(&self.state);
+        if let Err(error) = written {
+            self.fail(state);
+            return Err(error);
+        }
+        self.drain(state, Drainer::Runtime).map(Ok)
+    }
+
     /// Queues `frame` for whoever writes; `ack` is told once it is written.
     ///
     /// # Errors

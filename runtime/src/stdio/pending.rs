@@ -86,7 +86,6 @@ impl<W> Pending<W> {
     }
 
     /// How many calls wait.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.lock().waiters.len()
     }
