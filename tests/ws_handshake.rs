@@ -383,9 +383,11 @@ async fn files_are_served_from_the_folder_only() {
         header(&client, "content-type"),
         Some("text/javascript; charset=utf-8")
     );
-    let shipped =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/client/gatehouse.js"))
-            .expect("client/gatehouse.js");
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/runtime/client/gatehouse.js"
+    ))
+    .expect("runtime/client/gatehouse.js");
     assert_eq!(body(&client), shipped);
     assert_security_headers(&client);
     let types = get(app.addr(), &host, "/gatehouse/gatehouse.d.ts").await;

@@ -108,7 +108,7 @@ function settle() {
 }
 
 const page = installBrowser("http://127.0.0.1:4000/notes.html?q=1#token=a%2Bb+c&theme=dark");
-const gh = await import("../gatehouse.js");
+const gh = await import("../../runtime/client/gatehouse.js");
 const { Channel, Connection, ErrorCode, GatehouseError } = gh;
 
 /** A connection of its own, already open on a fresh fake socket. */

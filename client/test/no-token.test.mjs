@@ -15,7 +15,7 @@ globalThis.WebSocket = class extends EventTarget {
   }
   close() {}
 };
-const gh = await import("../gatehouse.js");
+const gh = await import("../../runtime/client/gatehouse.js");
 
 test("without a token, calls reject with NoToken and no socket is opened", async () => {
   const error = await gh.invoke("ping").catch((e) => e);

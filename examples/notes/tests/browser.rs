@@ -184,7 +184,7 @@ import("/gatehouse.js").then(async (gatehouse) => {{
         let evil = Site::serve(vec![
             ("/", "text/html", "<!doctype html><title>elsewhere</title><script type=\"module\" src=\"/attack.js\"></script>".to_owned()),
             ("/attack.js", "text/javascript", script),
-            ("/gatehouse.js", "text/javascript", include_str!("../../../client/gatehouse.js").to_owned()),
+            ("/gatehouse.js", "text/javascript", include_str!("../../../runtime/client/gatehouse.js").to_owned()),
         ])
         .await;
 

@@ -6,9 +6,9 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, Method, Response, StatusCode};
 
 /// The JavaScript client, built into the binary.
-const CLIENT_JS: &str = include_str!("../../../client/gatehouse.js");
+const CLIENT_JS: &str = include_str!("../../client/gatehouse.js");
 /// Its TypeScript declarations.
-const CLIENT_DTS: &str = include_str!("../../../client/gatehouse.d.ts");
+const CLIENT_DTS: &str = include_str!("../../client/gatehouse.d.ts");
 
 /// `/gatehouse/gatehouse.js`.
 pub(crate) fn client_js(method: &Method) -> Response<Body> {
