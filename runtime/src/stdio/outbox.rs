@@ -4,7 +4,10 @@
 //! - A blocked caller ([`BlockingClient`]) or a blocking handler writes its own frame when no
 //!   write is in progress, and then what others queued meanwhile: no hand-off to another thread.
 //! - A task on a tokio runtime queues its frame and spawns one flush per burst on the same
-//!   runtime, so the frames of every call a task starts in one poll leave in one `write`.
+//!   runtime, so the frames of every call a task starts in one poll leave in one `write`; a
+//!   call that is the only one waiting writes its frame at once. A runtime thread writes at
+//!   most [`RUNTIME_BATCH`] bytes at a time: such a write waits only until the core, which
+//!   keeps reading, has read what does not fit in the pipe (64 KiB on Linux).
 //! - The reader, which must never block on a write (the core may be waiting for it to read),
 //!   and anything too large to write on a runtime thread, hand the queue to the client's
 //!   writer thread.
@@ -22,9 +25,10 @@ use tokio::sync::oneshot;
 use super::error::ClientError;
 use super::inbox::lock;
 
-/// The most a runtime thread writes in one flush: a pipe's capacity, so that a write into a pipe
-/// the core keeps reading does not block it. A larger batch goes to the writer thread.
-const RUNTIME_BATCH: usize = 64 * 1024;
+/// The most a runtime thread writes in one flush: twice a Linux pipe's capacity, so that one
+/// 64 KiB message goes out without a hand-off, and a write waits at most for the core to read
+/// one pipe's worth. A larger batch goes to the writer thread.
+const RUNTIME_BATCH: usize = 128 * 1024;
 
 /// Batches a blocked caller writes for others before it hands the rest to the writer thread.
 const CALLER_ROUNDS: usize = 4;
