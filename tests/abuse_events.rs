@@ -382,14 +382,14 @@ async fn flood_beside_honest(
 /// from `viewer` made `main`'s writes ~200× slower and wrote 13 MB of log per 3 saves.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listeners_by_the_thousand_in_batches_from_a_read_only_window() {
-    let _serial = serial();
+    let _serial = serial().await;
     flood_beside_honest(BATCHES_OF_READS, BATCHES_OF_LISTENS).await;
 }
 
 /// The limit holds however the listens arrive: one per frame, thousands of frames.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listeners_one_at_a_time_in_many_frames() {
-    let _serial = serial();
+    let _serial = serial().await;
     let (_, _, _, answers) = flood_beside_honest(SINGLE_READS, SINGLE_LISTENS).await;
     let refused = answers.refused.get(&TOO_MANY_LISTENERS).copied();
     assert!(
@@ -403,7 +403,7 @@ async fn listeners_one_at_a_time_in_many_frames() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_connections_holding_listeners_that_never_read() {
     const CONNECTIONS: u64 = 8;
-    let _serial = serial();
+    let _serial = serial().await;
     let warnings = Warnings::installed();
     let limits = Limits::default();
     let max = limits.max_listeners as u64;

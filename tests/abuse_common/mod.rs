@@ -312,8 +312,8 @@ pub fn attacker_runtime() -> tokio::runtime::Runtime {
 }
 
 /// One test at a time: they measure latency and memory of the whole process, and share the
-/// warning counter.
-pub fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static SERIAL: Mutex<()> = Mutex::new(());
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+/// warning counter. (A tokio lock: the guard is held across the test's awaits.)
+pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    SERIAL.lock().await
 }

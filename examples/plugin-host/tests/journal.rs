@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use plugin_host::journal::{MAX_BYTES, MAX_ENTRIES};
 use plugin_host::{plugin, Host, PYTHON_PLUGIN};
-use support::{bounded, LIMIT};
+use support::bounded;
 
 /// How many messages the plugin sends: 80 MB of log text, which the journal of old kept whole
 /// (more than the 64 MiB the core may grow by).
