@@ -50,10 +50,13 @@
 //! # }).unwrap();
 //! ```
 //!
-//! See the README for the macro reference, the error codes and the security model.
+//! The [`guide`] (the repository's README) has the macro reference, the permission and
+//! capability files, the transports, the error codes and the security model.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// docs.rs builds with `--cfg docsrs` on nightly: each feature-gated item shows its feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[doc(inline)]
 pub use gatehouse_runtime::{
@@ -74,20 +77,30 @@ pub use gatehouse_runtime::limits;
 
 /// The WebSocket + HTTP transport for browser frontends (feature `ws`).
 #[cfg(feature = "ws")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
 pub use gatehouse_runtime::ws;
 
 /// Child processes and plugins over stdio, the core side (feature `stdio`).
 #[cfg(feature = "stdio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "stdio")))]
 pub use gatehouse_runtime::process;
 
 /// The stdio wire format and the client a child process uses (features `stdio-client` and
 /// `stdio`).
 #[cfg(feature = "stdio-client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "stdio-client")))]
 pub use gatehouse_runtime::stdio;
 
 /// What generated code refers to. **Not public API**: it may change in any release.
 #[doc(hidden)]
 pub use gatehouse_runtime::__private;
+
+/// The guide to Gatehouse: the repository's README, so that docs.rs and `cargo doc` carry it.
+///
+/// This module holds no items. Paths in it (`examples/`, `tests/`, `BENCHMARKS.md`) name files of
+/// the repository, which the published crate does not ship.
+#[doc = include_str!("../README.md")]
+pub mod guide {}
 
 /// Turns a function into a command.
 ///

@@ -37,7 +37,7 @@ pub enum Error {
         /// The error.
         source: std::io::Error,
     },
-    /// Neither `OUT_DIR` nor [`Builder::out_dir`] says where to write.
+    /// Neither `OUT_DIR` nor [`Builder::out_dir`](crate::Builder::out_dir) says where to write.
     #[error(
         "gatehouse: no output folder: run from a build script (OUT_DIR) or set `Builder::out_dir`"
     )]

@@ -12,7 +12,8 @@ use crate::{discover, resolve};
 /// with the commands found in `src/`, to every application that depends on the plugin.
 ///
 /// The plugin's `Cargo.toml` must say `links = "gatehouse-plugin-<name>"`: cargo then hands
-/// what this prints to the build scripts of direct dependents, where [`build`] picks it up.
+/// what this prints to the build scripts of direct dependents, where [`build`](fn@crate::build)
+/// picks it up.
 ///
 /// ```no_run
 /// // build.rs of the `fs` plugin, inside `fn main() { … }`

@@ -25,6 +25,8 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// docs.rs builds with `--cfg docsrs` on nightly: each feature-gated item shows its feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod acl;
 mod call;
@@ -53,10 +55,13 @@ mod unwind;
 
 pub mod limits;
 #[cfg(feature = "stdio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "stdio")))]
 pub mod process;
 #[cfg(feature = "stdio-client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "stdio-client")))]
 pub mod stdio;
 #[cfg(feature = "ws")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
 pub mod ws;
 
 pub use acl::{

@@ -21,13 +21,13 @@
 //! # Ok::<(), gatehouse::BuildError>(())
 //! ```
 //!
-//! Every file is opened by the [`PathScope`](gatehouse::PathScope) of the call, beneath the
+//! Every file is opened by the [`PathScope`] of the call, beneath the
 //! directory handles it opened when it was built for the caller: `..`, symlinks that leave the
 //! scope (even ones a racing process swaps in between two calls or in the middle of one) and
 //! glob characters in the requested path do not get out. The scope is the command's scope
 //! values and the plugin's global ones together (allowed by either, denied by either; deny
 //! wins), as in Tauri's fs plugin. `$VARIABLES` in the scope come from the managed
-//! [`BaseDirs`](gatehouse::BaseDirs), or from the environment when the application manages
+//! [`BaseDirs`], or from the environment when the application manages
 //! none.
 //!
 //! `*`, `**`, `?` and `[…]` do not match a name's leading dot, so `$NOTES/**` does not reach
