@@ -319,3 +319,30 @@ fn scopes_built_while_their_base_dir_is_swapped_never_leave_it() {
     eprintln!("{tally:?}, {swaps} swaps");
     assert_outside_untouched(&sandbox);
 }
+
+/// Scopes built while a racing process swaps a folder named in their patterns, below the
+/// variable (`$N/folder/**`), for a link out: the folder is walked, never resolved when the
+/// scope is built, so no scope built during the race widens to the outside.
+#[test]
+fn scopes_built_while_a_folder_in_their_patterns_is_swapped_never_leave_it() {
+    let (sandbox, _) = setup("rebuild-folder");
+    let dirs = BaseDirs::new().with("N", sandbox.join("scope"));
+    dirs.open().expect("open the base directory");
+    let folder = sandbox.join("scope/folder");
+    let racer = Racer::folder(&folder, &sandbox.join("outside"));
+    let mut tally = Tally::default();
+    for i in 0..ITERATIONS / 4 {
+        let scope = PathScope::new(["$N/folder/**"], [], &dirs).expect("valid scope");
+        for path in [folder.join("note.md"), sandbox.join("outside/secret.md")] {
+            let outcome = read(&scope, &path);
+            if let Ok(text) = &outcome {
+                assert_ne!(text, SECRET, "read outside at iteration {i}: {scope:#?}");
+            }
+            tally.add(&outcome);
+        }
+        tally.add(&scope.write_atomic(folder.join("note.md"), format!("payload {i}")));
+    }
+    let swaps = racer.stop();
+    eprintln!("{tally:?}, {swaps} swaps");
+    assert_outside_untouched(&sandbox);
+}

@@ -69,9 +69,21 @@ impl Compiled {
         let mut splits = Vec::new();
         let mut anchors = vec![written.anchor()];
         written.push_globs(&mut splits);
-        if let Some(real) = written.resolve_prefix() {
-            real.push_globs(&mut splits);
-            anchors.push(real.anchor());
+        match &written.variable {
+            // Under the real location of the variable's directory, as found when it was opened;
+            // the components after it are walked per request like any other, never resolved
+            // here (a process that can change them would change what the scope allows).
+            Some((name, count)) => {
+                if let Some(real) = written.under_real_variable(dirs, name, *count) {
+                    real.push_globs(&mut splits);
+                }
+            }
+            None => {
+                if let Some(real) = written.resolve_prefix() {
+                    real.push_globs(&mut splits);
+                    anchors.push(real.anchor());
+                }
+            }
         }
         let globs = splits
             .into_iter()
@@ -223,24 +235,17 @@ impl Normal {
     /// (a file, or something not created yet), its parent. The scope's author named it, so
     /// looking at the file system here is trusted, like resolving the prefix.
     fn anchor(&self) -> Anchor {
-        let folder = |parts: &[Part]| {
-            let mut path = PathBuf::from(&self.root);
-            for part in parts {
+        if let Some((name, count)) = &self.variable {
+            let mut dir = PathBuf::from(&self.root);
+            for part in &self.parts[..*count] {
                 if let Part::Literal(text) = part {
-                    path.push(text);
+                    dir.push(text);
                 }
             }
-            path
-        };
-        if let Some((name, count)) = &self.variable {
-            let dir = folder(&self.parts[..*count]);
-            // `$CONFIG` naming a file is reached from its folder, like any file.
-            if self.parts.len() > *count || dir.is_dir() || !dir.exists() {
-                return Anchor {
-                    path: dir,
-                    variable: Some(name.clone()),
-                };
-            }
+            return Anchor {
+                path: dir,
+                variable: Some(name.clone()),
+            };
         }
         let (literal, prefix) = self.literal_prefix();
         let path = if literal < self.parts.len() || prefix.is_dir() {
@@ -252,6 +257,22 @@ impl Normal {
             path,
             variable: None,
         }
+    }
+
+    /// The same pattern with its variable's directory replaced by where it really is, if that
+    /// differs (a symbolic link, macOS's `/tmp`).
+    fn under_real_variable(&self, dirs: &BaseDirs, name: &str, count: usize) -> Option<Self> {
+        let real = dirs.real(name)?;
+        let (root, mut parts) = split_real(real)?;
+        if root == self.root && parts[..] == self.parts[..count] {
+            return None;
+        }
+        parts.extend_from_slice(&self.parts[count..]);
+        Some(Self {
+            root,
+            parts,
+            variable: None,
+        })
     }
 
     /// The same pattern with its literal prefix replaced by its real location, if that differs

@@ -64,12 +64,12 @@ pub struct BaseDirs {
     dirs: BTreeMap<String, BaseDir>,
 }
 
-/// A variable's directory, and its handle once opened (shared by the clones of its
-/// [`BaseDirs`]).
+/// A variable's directory, and its handle and real location once opened (shared by the clones
+/// of its [`BaseDirs`]).
 #[derive(Debug, Clone)]
 struct BaseDir {
     path: PathBuf,
-    handle: Arc<OnceLock<cap_std::fs::Dir>>,
+    opened: Arc<OnceLock<root::Opened>>,
 }
 
 impl BaseDirs {
@@ -115,7 +115,7 @@ impl BaseDirs {
             name.to_owned(),
             BaseDir {
                 path: dir.into(),
-                handle: Arc::default(),
+                opened: Arc::default(),
             },
         );
         self
@@ -136,7 +136,7 @@ impl BaseDirs {
     pub fn open(&self) -> Result<(), PathScopeError> {
         let mut first = Ok(());
         for dir in self.dirs.values() {
-            if let Err(source) = root::open_shared(&dir.path, &dir.handle) {
+            if let Err(source) = root::open_shared(&dir.path, &dir.opened) {
                 if first.is_ok() {
                     first = Err(PathScopeError::RootUnavailable {
                         requested: dir.path.clone(),
@@ -149,11 +149,20 @@ impl BaseDirs {
         first
     }
 
-    /// The directory of `name` and its shared handle.
-    fn shared(&self, name: &str) -> Option<(&Path, &Arc<OnceLock<cap_std::fs::Dir>>)> {
+    /// The directory of `name` and its shared slot.
+    fn shared(&self, name: &str) -> Option<(&Path, &Arc<OnceLock<root::Opened>>)> {
         self.dirs
             .get(name)
-            .map(|dir| (dir.path.as_path(), &dir.handle))
+            .map(|dir| (dir.path.as_path(), &dir.opened))
+    }
+
+    /// Where the directory of `name` really was when it was opened (opening it now if it was
+    /// not yet); `None` if it cannot be opened.
+    fn real(&self, name: &str) -> Option<&Path> {
+        let (path, opened) = self.shared(name)?;
+        root::open_shared(path, opened)
+            .ok()
+            .map(|opened| opened.real.as_path())
     }
 }
 
@@ -224,13 +233,19 @@ impl PathEntry {
 /// - Patterns are normalised when built: repeated separators collapse, `.` components and a
 ///   trailing separator go away. `..` is an error, as is a relative pattern, an unknown variable
 ///   or an invalid glob; the error names the pattern.
-/// - The *literal prefix* of a pattern (its components before the first one with a metacharacter:
-///   `$D/docs` in `$D/docs/*.txt`) is also resolved once, when the scope is built (symlinks
-///   followed, a missing tail kept as written). The pattern then matches both as written
-///   and under that real location, so a scope over a symlinked base directory (macOS's `/tmp`, a
-///   `Documents` folder linked elsewhere) matches the paths requests resolve to. A symlink *in the
-///   prefix* is trusted because the scope's author named it; it is resolved at build time and a
-///   later change of its target is not followed.
+/// - A pattern also matches under the real location of its variable's directory, as found
+///   when the [`BaseDirs`] opened it (once), so a scope over a symlinked base directory (macOS's
+///   `/tmp`, a `Documents` folder linked elsewhere) matches the paths requests resolve to. The
+///   components after the variable are not resolved: a symbolic link among them (`$HOME/docs`
+///   linking elsewhere) is walked like any other, and leads only where a root of the scope is —
+///   so a process that can swap a folder inside `$HOME` cannot widen the scopes built later.
+///   Name a linked folder through a variable of its own to allow it.
+/// - An absolute pattern's *literal prefix* (its components before the first one with a
+///   metacharacter: `/srv/docs` in `/srv/docs/*.txt`) is resolved when the scope is built
+///   (symlinks followed, a missing tail kept as written), and the pattern matches both as
+///   written and under that real location. A symlink *in that prefix* is trusted because the
+///   scope's author named it; scopes are built per caller, so keep such prefixes out of folders
+///   an untrusted process can change, or use a variable.
 ///
 /// # The scope's folders
 ///

@@ -13,17 +13,25 @@ use super::{resolve, BaseDirs};
 /// A folder of the scope: where it really is, the paths that name it, and its handle.
 #[derive(Debug)]
 pub(super) struct Root {
-    /// Where it really is (resolved once, when the scope was built): every path resolved
-    /// beneath it starts with this.
+    /// Where it really is: every path resolved beneath it starts with this.
     real: PathBuf,
     /// The paths that name it: as the patterns wrote it, and `real`.
     names: Vec<PathBuf>,
-    /// What to open, and the handle once opened: a [`BaseDirs`] variable's directory is
-    /// opened once and shared by every scope built from those `BaseDirs`; any other folder
-    /// (an absolute pattern's prefix, the real location of a symlink in a prefix) is this
-    /// scope's own.
+    /// What to open, and the handle once opened.
     open: PathBuf,
-    handle: Arc<OnceLock<Dir>>,
+    opened: Arc<OnceLock<Opened>>,
+    /// Whether this is a [`BaseDirs`] variable's directory: opened once, and shared by every
+    /// scope built from those `BaseDirs`, its real location found when it was opened. Any other
+    /// root (an absolute pattern's prefix, the real location of a link in it) is this scope's
+    /// own, opened and resolved when the scope is built.
+    shared: bool,
+}
+
+/// A folder opened, and where it really was when it was opened.
+#[derive(Debug)]
+pub(super) struct Opened {
+    pub(super) dir: Dir,
+    pub(super) real: PathBuf,
 }
 
 impl Root {
@@ -36,13 +44,22 @@ impl Root {
                 .variable
                 .as_deref()
                 .and_then(|name| dirs.shared(name));
-            let real = resolve::real(&anchor.path).unwrap_or_else(|| anchor.path.clone());
+            let real = match shared {
+                // Where the variable's directory was when it was opened, never looked up again:
+                // a process swapping it since changes nothing.
+                Some((path, opened)) => open_shared(path, opened)
+                    .map_or_else(|_| path.to_owned(), |opened| opened.real.clone()),
+                None => resolve::real(&anchor.path).unwrap_or_else(|| anchor.path.clone()),
+            };
             if let Some(root) = roots.iter_mut().find(|root| root.real == real) {
-                if !root.names.contains(&anchor.path) {
-                    root.names.push(anchor.path.clone());
+                for name in [&anchor.path, &real] {
+                    if !root.names.contains(name) {
+                        root.names.push(name.clone());
+                    }
                 }
-                if let Some((path, handle)) = shared {
-                    (root.open, root.handle) = (path.to_owned(), Arc::clone(handle));
+                if let (Some((path, opened)), false) = (shared, root.shared) {
+                    (root.open, root.opened, root.shared) =
+                        (path.to_owned(), Arc::clone(opened), true);
                 }
                 continue;
             }
@@ -50,15 +67,16 @@ impl Root {
             if real != anchor.path {
                 names.push(real.clone());
             }
-            let (open, handle) = match shared {
-                Some((path, handle)) => (path.to_owned(), Arc::clone(handle)),
+            let (open, opened) = match shared {
+                Some((path, opened)) => (path.to_owned(), Arc::clone(opened)),
                 None => (real.clone(), Arc::default()),
             };
             roots.push(Root {
                 real,
                 names,
                 open,
-                handle,
+                opened,
+                shared: shared.is_some(),
             });
         }
         for root in &roots {
@@ -72,6 +90,11 @@ impl Root {
         roots
     }
 
+    /// Whether this is a [`BaseDirs`] variable's directory (see the field).
+    pub(super) fn is_shared(&self) -> bool {
+        self.shared
+    }
+
     /// Where the folder really is.
     pub(super) fn real(&self) -> &Path {
         &self.real
@@ -82,7 +105,7 @@ impl Root {
     /// The path is opened as the scope's author wrote it, following symbolic links: it is
     /// trusted like the patterns. Everything beneath is resolved through the handle.
     pub(super) fn handle(&self) -> io::Result<&Dir> {
-        open_shared(&self.open, &self.handle)
+        open_shared(&self.open, &self.opened).map(|opened| &opened.dir)
     }
 
     /// How many normal components of `path` this root's name covers, if `path` lies beneath it
@@ -134,14 +157,15 @@ impl Root {
     }
 }
 
-/// The handle in `slot`, opening `path` into it first if it is empty. Two threads may both
-/// open it; one handle is kept.
-pub(super) fn open_shared<'h>(path: &Path, slot: &'h OnceLock<Dir>) -> io::Result<&'h Dir> {
-    if let Some(dir) = slot.get() {
-        return Ok(dir);
+/// The folder in `slot`, opening `path` into it first if it is empty (and finding where it
+/// really is, right after). Two threads may both open it; one is kept.
+pub(super) fn open_shared<'s>(path: &Path, slot: &'s OnceLock<Opened>) -> io::Result<&'s Opened> {
+    if let Some(opened) = slot.get() {
+        return Ok(opened);
     }
     let dir = Dir::open_ambient_dir(path, cap_std::ambient_authority())?;
-    Ok(slot.get_or_init(|| dir))
+    let real = resolve::real(path).unwrap_or_else(|| path.to_owned());
+    Ok(slot.get_or_init(|| Opened { dir, real }))
 }
 
 /// The number of normal components of `path` (its root and prefix not counted).

@@ -143,7 +143,7 @@ impl<'s> Walk<'s> {
                 .roots
                 .iter()
                 .filter_map(|root| root.covers(&self.path, proper).map(|n| (root, n)))
-                .max_by_key(|&(_, covered)| covered)
+                .max_by_key(|&(root, covered)| (covered, root.is_shared()))
             else {
                 // Beneath no root as written: perhaps through a symbolic link outside the
                 // scope that leads into it. Where it leads only picks a root; what is opened is
@@ -252,7 +252,7 @@ impl<'s> Walk<'s> {
             .roots
             .iter()
             .filter_map(|root| root.covers(&self.path, true).map(|n| (root, n)))
-            .max_by_key(|&(_, covered)| covered)?;
+            .max_by_key(|&(root, covered)| (covered, root.is_shared()))?;
         let handle = root.handle().ok()?;
         let rest = root.rest(&self.path)?;
         let real = root.real().join(rest);

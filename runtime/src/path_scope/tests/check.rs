@@ -559,3 +559,20 @@ fn random_paths_never_leave_the_allowed_root() {
         })
         .expect("no path outside the allowed root is allowed");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_link_after_the_variable_is_walked_not_trusted() {
+    let dir = fixture();
+    // `$D/linked` leads out; the pattern names it, but only the variable's directory is taken
+    // as the author wrote it: the link is walked, and its target is beneath no allowed path.
+    dir.symlink("linked", "outside");
+    let scope = PathScope::new(["$D/linked/**"], [], &dir.dirs()).expect("valid");
+    assert_not_allowed(scope.check(dir.join("linked/secret.txt")));
+    assert_not_allowed(scope.open(dir.join("linked/secret.txt")));
+    // A variable of its own makes the linked folder a root, and allows it.
+    let dirs = BaseDirs::new().with("L", dir.join("linked"));
+    let scope = PathScope::new(["$L/**"], [], &dirs).expect("valid");
+    assert!(scope.open(dir.join("linked/secret.txt")).is_ok());
+    assert!(scope.open(dir.join("outside/secret.txt")).is_ok());
+}
