@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::inbox::lock;
+use super::lock;
 use crate::error::{ErrorCode, RpcError};
 
 /// A handler's outcome: the serialised result, or the error to answer.

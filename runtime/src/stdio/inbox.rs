@@ -19,7 +19,7 @@
 
 use std::collections::VecDeque;
 use std::io::Read;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,7 @@ use serde_json::value::RawValue;
 
 use super::error::ClientError;
 use super::frame::FrameReader;
+use super::lock;
 
 /// How long the background reader leaves the role free after a caller had it.
 pub(crate) const LINGER: Duration = Duration::from_millis(1);
@@ -36,10 +37,6 @@ pub(crate) type Role = FrameReader<Box<dyn Read + Send>>;
 
 /// A call's outcome: the raw result, or why there is none.
 pub(crate) type Outcome = Result<Box<RawValue>, ClientError>;
-
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// Where a blocked caller waits: for its reply, or for the role.
 pub(crate) struct Slot {

@@ -58,8 +58,9 @@
 //! [`BlockingClient`] call reads its own reply when no other call is reading. The feature
 //! `stdio` adds the core side, the module `process`, and implies `stdio-client`.
 
-// Layers, each using only those below it: the clients (`client`, `blocking`) → `builder` →
-// `engine` → `inbox`, `outbox`, `handler`, `sink` → `frame`, `message`, `pending`, `error`.
+// Layers, each using only those below it (and `Framing` and `lock` from here): the clients
+// (`client`, `blocking`) → `builder` → `engine` → `handler`, `sink`, `outbox` → `inbox` →
+// `frame`, `message`, `pending`, `error`.
 mod blocking;
 mod builder;
 mod client;
@@ -79,6 +80,12 @@ pub use blocking::{BlockingClient, BlockingMessages};
 pub use builder::ClientBuilder;
 pub use client::{Client, Messages};
 pub use error::ClientError;
+
+/// Locks `mutex`, also after a panic elsewhere left it poisoned (every critical section here
+/// leaves its data consistent).
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// How messages are delimited on the pipes.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]

@@ -23,7 +23,7 @@ use std::sync::{mpsc, Condvar, Mutex, MutexGuard};
 use tokio::sync::oneshot;
 
 use super::error::ClientError;
-use super::inbox::lock;
+use super::lock;
 
 /// The most a runtime thread writes in one flush: twice a Linux pipe's capacity, so that one
 /// 64 KiB message goes out without a hand-off, and a write waits at most for the core to read

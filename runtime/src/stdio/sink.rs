@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::inbox::lock;
+use super::lock;
 use crate::channel::CHANNEL_PREFIX;
 
 /// The built-in command that registers an event listener.
