@@ -59,7 +59,7 @@
 //! `stdio` adds the core side, the module `process`, and implies `stdio-client`.
 
 // Layers, each using only those below it (and `Framing` and `lock` from here): the clients
-// (`client`, `blocking`) → `builder` → `engine` → `handler`, `sink`, `outbox` → `inbox` →
+// (`client`, `blocking`) → `builder` → `engine` → `inbox`, `outbox`, `handler`, `sink` →
 // `frame`, `message`, `pending`, `error`.
 mod blocking;
 mod builder;
