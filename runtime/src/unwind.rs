@@ -42,6 +42,6 @@ pub(crate) fn panicked(command: &str, payload: &(dyn Any + Send)) -> RpcError {
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("<non-string panic payload>");
-    tracing::error!(command, panic = message, "command panicked");
+    crate::log::error_limited!(command, panic = message, "command panicked");
     RpcError::internal(format!("command `{command}` panicked"))
 }

@@ -181,16 +181,51 @@ pub fn kv_set(
     Ok(previous)
 }
 
-/// Writes `message` to the core's log, attributed to the calling plugin.
+/// How many lines a plugin may write to the core's log per second; the rest are counted and
+/// reported with the next line let through, so a flooding plugin cannot grow the log faster.
+pub const LOG_LINES_PER_SECOND: u32 = 20;
+
+/// Each plugin's log budget: the second it is in, lines written in it, lines suppressed since.
+static LOG_BUDGET: Mutex<BTreeMap<String, (std::time::Instant, u32, u64)>> =
+    Mutex::new(BTreeMap::new());
+
+/// Whether `label` may log a line now; `Some(n)` with the lines suppressed before it.
+fn admit_log(label: &str) -> Option<u64> {
+    let mut budget = LOG_BUDGET.lock().unwrap_or_else(|e| e.into_inner());
+    let now = std::time::Instant::now();
+    let entry = budget.entry(label.to_owned()).or_insert((now, 0, 0));
+    if now.duration_since(entry.0) >= std::time::Duration::from_secs(1) {
+        entry.0 = now;
+        entry.1 = 0;
+    }
+    if entry.1 >= LOG_LINES_PER_SECOND {
+        entry.2 += 1;
+        return None;
+    }
+    entry.1 += 1;
+    Some(std::mem::take(&mut entry.2))
+}
+
+/// Writes `message` to the core's log, attributed to the calling plugin (at most
+/// [`LOG_LINES_PER_SECOND`] lines a second; the journal keeps every line within its budget).
 #[command]
 pub fn log(journal: State<'_, Journal>, caller: Caller, level: Option<Level>, message: String) {
     let message: String = message.chars().take(MAX_LOG_CHARS).collect();
     let label = caller.label();
-    match level.unwrap_or_default() {
-        Level::Debug => tracing::debug!(plugin = label, "{message}"),
-        Level::Info => tracing::info!(plugin = label, "{message}"),
-        Level::Warn => tracing::warn!(plugin = label, "{message}"),
-        Level::Error => tracing::error!(plugin = label, "{message}"),
+    if let Some(suppressed) = admit_log(label) {
+        if suppressed > 0 {
+            tracing::warn!(
+                plugin = label,
+                suppressed,
+                "lines of this plugin's log suppressed"
+            );
+        }
+        match level.unwrap_or_default() {
+            Level::Debug => tracing::debug!(plugin = label, "{message}"),
+            Level::Info => tracing::info!(plugin = label, "{message}"),
+            Level::Warn => tracing::warn!(plugin = label, "{message}"),
+            Level::Error => tracing::error!(plugin = label, "{message}"),
+        }
     }
     journal.record(label, "log", message);
 }
@@ -206,6 +241,14 @@ pub fn ready(journal: State<'_, Journal>, caller: Caller) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plugin_logs_at_a_bounded_rate() {
+        let label = "log-rate-test";
+        let admitted = (0..1000).filter(|_| admit_log(label).is_some()).count();
+        assert_eq!(admitted, LOG_LINES_PER_SECOND as usize);
+        assert!(admit_log("another-plugin").is_some());
+    }
 
     #[test]
     fn the_store_checks_sizes() {

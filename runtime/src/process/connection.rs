@@ -142,7 +142,7 @@ impl Reader {
                 Ok(Some(frame)) => self.message(frame).await,
                 Ok(None) => break,
                 Err(FrameError::TooLarge { limit }) => {
-                    tracing::warn!(
+                    crate::log::warn_limited!(
                         child = label,
                         limit,
                         "gatehouse: killing a child: it wrote a message over the size limit"
@@ -151,7 +151,7 @@ impl Reader {
                     break;
                 }
                 Err(FrameError::Truncated { bytes }) => {
-                    tracing::warn!(
+                    crate::log::warn_limited!(
                         child = label,
                         bytes,
                         "gatehouse: a child's output ended inside a message; the partial message was discarded"
@@ -159,7 +159,7 @@ impl Reader {
                     break;
                 }
                 Err(FrameError::Io(error)) => {
-                    tracing::warn!(child = label, %error, "gatehouse: killing a child: reading its output failed");
+                    crate::log::warn_limited!(child = label, %error, "gatehouse: killing a child: reading its output failed");
                     self.kill(Fault::Read {
                         message: error.to_string(),
                     });
@@ -299,7 +299,7 @@ impl Writer {
                 // While shutting down, the shutdown timeout decides.
                 Err(_) if stopping => break,
                 Err(_) => {
-                    tracing::warn!(
+                    crate::log::warn_limited!(
                         child = &*self.label,
                         timeout = ?self.timeout,
                         "gatehouse: killing a child: it has not read its input within the write timeout"
@@ -375,7 +375,7 @@ impl Supervisor {
         let label = &*self.label;
         match &exit.reason {
             ExitReason::Exited if !exit.success() => {
-                tracing::warn!(child = label, pid = self.pid, %exit, "gatehouse: a child crashed");
+                crate::log::warn_limited!(child = label, pid = self.pid, %exit, "gatehouse: a child crashed");
             }
             _ => tracing::debug!(child = label, pid = self.pid, %exit, "gatehouse: a child ended"),
         }

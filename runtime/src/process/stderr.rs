@@ -58,7 +58,7 @@ async fn pump(stderr: ChildStderr, tx: mpsc::Sender<String>, label: Arc<str>) {
         send(&tx, &mut line, &mut dropped, &label);
     }
     if dropped > 0 {
-        tracing::warn!(
+        crate::log::warn_limited!(
             child = &*label,
             dropped,
             "gatehouse: stderr lines of a child were dropped: nobody read them"
@@ -80,7 +80,7 @@ fn send(tx: &mpsc::Sender<String>, line: &mut Vec<u8>, dropped: &mut usize, labe
         Ok(()) => {}
         Err(mpsc::error::TrySendError::Full(_)) => {
             if *dropped == 0 {
-                tracing::warn!(
+                crate::log::warn_limited!(
                     child = label,
                     "gatehouse: dropping stderr lines of a child: nobody reads them"
                 );

@@ -40,7 +40,7 @@ pub(crate) async fn serve(root: Option<&Path>, method: &Method, path: &str) -> R
         return not_found();
     };
     let Some(relative) = relative_path(path) else {
-        tracing::warn!(path = %truncate(path), "refused file request: invalid path");
+        crate::log::warn_limited!(path = %truncate(path), "refused file request: invalid path");
         return not_found();
     };
     let Some(file) = resolve(root, &relative).await else {
@@ -52,7 +52,7 @@ pub(crate) async fn serve(root: Option<&Path>, method: &Method, path: &str) -> R
             ok(method, Body::from(bytes), len, content_type(&file))
         }
         Err(error) => {
-            tracing::warn!(file = %file.display(), %error, "cannot read frontend file");
+            crate::log::warn_limited!(file = %file.display(), %error, "cannot read frontend file");
             not_found()
         }
     }
@@ -77,7 +77,7 @@ async fn inside(root: &Path, path: &Path) -> Option<PathBuf> {
     if canonical.starts_with(root) {
         Some(canonical)
     } else {
-        tracing::warn!(path = %path.display(), "refused file request: it leads out of the frontend folder");
+        crate::log::warn_limited!(path = %path.display(), "refused file request: it leads out of the frontend folder");
         None
     }
 }
