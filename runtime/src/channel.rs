@@ -14,8 +14,7 @@ use crate::outbound::{Outbound, SendError};
 /// How a channel argument is written on the wire: `"__CHANNEL__:<id>"`.
 pub(crate) const CHANNEL_PREFIX: &str = "__CHANNEL__:";
 
-/// The method of the notification that carries a channel message.
-pub const CHANNEL_METHOD: &str = "gatehouse:channel";
+pub use crate::outbound::CHANNEL_METHOD;
 
 /// A command argument that streams messages back to the caller.
 ///

@@ -1,12 +1,11 @@
 //! Commands as the router sees them: a static entry per command.
 
-use std::any::TypeId;
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::error::RpcError;
-use crate::extract::Invocation;
 use crate::call::scan::Scanner;
+use crate::error::RpcError;
+use crate::extract::{Invocation, Requirements};
 
 /// The outcome of a command: its result serialised as JSON, or an error.
 pub type Reply = Result<Vec<u8>, RpcError>;
@@ -118,19 +117,4 @@ impl CommandEntry {
 pub trait Command {
     /// The command's entry.
     const ENTRY: CommandEntry;
-}
-
-/// What a command needs from the router, declared by its arguments' types and checked when the
-/// router is built, so that a missing `manage(…)` fails at start-up instead of at the first call.
-#[derive(Debug, Default)]
-pub struct Requirements {
-    pub(crate) states: Vec<(TypeId, &'static str)>,
-}
-
-impl Requirements {
-    /// Declares that the command needs managed state of type `T`.
-    pub fn state<T: Send + Sync + 'static>(&mut self) {
-        self.states
-            .push((TypeId::of::<T>(), std::any::type_name::<T>()));
-    }
 }

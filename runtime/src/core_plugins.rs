@@ -18,9 +18,10 @@ use std::path::{Path, PathBuf, MAIN_SEPARATOR, MAIN_SEPARATOR_STR};
 
 use serde::{Deserialize, Serialize};
 
-use crate::command::{CommandEntry, CommandInfo, Handled, Reply, Requirements};
+use crate::command::{CommandEntry, CommandInfo, Handled, Reply};
 use crate::error::{ErrorCode, RpcError};
 use crate::extract::Invocation;
+use crate::extract::Requirements;
 
 /// What `core:app` tells a frontend about the application, and where its directories are.
 ///

@@ -13,7 +13,6 @@ use serde::Deserialize;
 
 use crate::bitset::CommandId;
 use crate::caller::Caller;
-use crate::command::Requirements;
 use crate::error::RpcError;
 
 /// One call being answered: what an argument extractor can see.
@@ -22,7 +21,7 @@ pub struct Invocation<'a> {
     pub(crate) acl: &'a crate::acl::Acl,
     pub(crate) states: &'a StateMap,
     pub(crate) caller: &'a Caller,
-    pub(crate) events: &'a std::sync::Arc<crate::event::EventHub>,
+    pub(crate) events: &'a std::sync::Arc<crate::event::hub::EventHub>,
     pub(crate) command: &'static str,
     pub(crate) id: CommandId,
     pub(crate) params: Option<&'a str>,
@@ -46,7 +45,7 @@ impl<'a> Invocation<'a> {
 
     /// A handle to emit events from inside a command (commands can also take
     /// [`Emitter`](crate::Emitter) as an argument).
-    pub fn emitter(&self) -> crate::event::Emitter {
+    pub fn emitter(&self) -> crate::event::hub::Emitter {
         self.events.emitter()
     }
 
@@ -553,5 +552,19 @@ impl<'de> Deserializer<'de> for Missing {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct newtype_struct seq tuple
         tuple_struct map struct enum identifier ignored_any
+    }
+}
+/// What a command needs from the router, declared by its arguments' types and checked when the
+/// router is built, so that a missing `manage(…)` fails at start-up instead of at the first call.
+#[derive(Debug, Default)]
+pub struct Requirements {
+    pub(crate) states: Vec<(TypeId, &'static str)>,
+}
+
+impl Requirements {
+    /// Declares that the command needs managed state of type `T`.
+    pub fn state<T: Send + Sync + 'static>(&mut self) {
+        self.states
+            .push((TypeId::of::<T>(), std::any::type_name::<T>()));
     }
 }

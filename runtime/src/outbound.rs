@@ -9,6 +9,9 @@ use tokio::sync::{mpsc, Semaphore};
 
 use crate::limits::Limits;
 
+/// The method of the notification that carries a channel message.
+pub const CHANNEL_METHOD: &str = "gatehouse:channel";
+
 /// Why a frame could not be queued for a caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {

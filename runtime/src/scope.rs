@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use crate::command::Requirements;
 use crate::error::{ErrorCode, RpcError};
+use crate::extract::Requirements;
 use crate::extract::{FromInvoke, Invocation};
 
 /// The raw values a call's grants carry, as JSON text, from every capability that applies to the

@@ -2,14 +2,14 @@
 //! reaches them.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
 
-use crate::channel::CHANNEL_METHOD;
 use crate::error::RpcError;
-use crate::outbound::{Outbound, SendError};
+use crate::outbound::{Outbound, SendError, CHANNEL_METHOD};
 
 /// Who listens to what, for one router.
 ///
@@ -313,6 +313,7 @@ impl EventHub {
 
     /// How many listeners `event` has (connections that are gone included until they are
     /// dropped).
+
     #[cfg(test)]
     pub(crate) fn listener_count(&self, event: &str) -> usize {
         self.registry().events.get(event).map_or(0, |l| l.len())
@@ -405,6 +406,65 @@ pub(super) fn check_event_name(event: &str) -> Result<(), RpcError> {
             Some("event"),
             "an event name is 1 to 256 ASCII letters, digits, `-`, `/`, `:` or `_`",
         ))
+    }
+}
+
+/// Emits events to the callers that listen. Cheap to clone; get one from
+/// [`Router::emitter`](crate::Router::emitter), or take it as a command argument.
+///
+/// ```
+/// use gatehouse_runtime::Emitter;
+///
+/// // #[gatehouse::command]
+/// fn save(name: String, events: Emitter) -> Result<(), gatehouse_runtime::RpcError> {
+///     // … save it …
+///     events.emit("saved", &name)?;
+///     Ok(())
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Emitter {
+    hub: Arc<EventHub>,
+}
+
+impl Emitter {
+    pub(crate) fn new(hub: Arc<EventHub>) -> Self {
+        Self { hub }
+    }
+
+    /// Sends `event` with `payload` to every listener; returns how many received it.
+    ///
+    /// # Errors
+    ///
+    /// An invalid event name, or a payload that cannot be serialised.
+    pub fn emit<P: Serialize + ?Sized>(&self, event: &str, payload: &P) -> Result<usize, RpcError> {
+        self.hub.emit(None, event, payload)
+    }
+
+    /// Sends `event` with `payload` to the listeners of window `label` only.
+    ///
+    /// # Errors
+    ///
+    /// An invalid event name, or a payload that cannot be serialised.
+    pub fn emit_to<P: Serialize + ?Sized>(
+        &self,
+        label: &str,
+        event: &str,
+        payload: &P,
+    ) -> Result<usize, RpcError> {
+        self.hub.emit(Some(label), event, payload)
+    }
+}
+
+impl fmt::Debug for Emitter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emitter").finish_non_exhaustive()
+    }
+}
+
+impl EventHub {
+    pub(crate) fn emitter(self: &Arc<Self>) -> Emitter {
+        Emitter::new(Arc::clone(self))
     }
 }
 

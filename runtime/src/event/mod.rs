@@ -5,21 +5,20 @@
 //! [`Channel`](crate::Channel) of the listening connection; each event reaches it as the channel
 //! message `{"event": <name>, "id": <listener id>, "payload": <payload>}`.
 
-mod hub;
-
-use std::fmt;
-use std::sync::Arc;
+pub(crate) mod hub;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::channel::parse_channel_ref;
-use crate::command::{CommandEntry, CommandInfo, Handled, Reply, Requirements};
+use crate::command::{CommandEntry, CommandInfo, Handled, Reply};
 use crate::error::RpcError;
+use crate::extract::Requirements;
 use crate::extract::{FromInvoke, Invocation};
 use crate::outbound::Outbound;
 
 use hub::check_event_name;
+pub use hub::Emitter;
 pub(crate) use hub::EventHub;
 
 /// The built-in commands' names.
@@ -28,68 +27,9 @@ pub(crate) const UNLISTEN: &str = "plugin:event|unlisten";
 pub(crate) const EMIT: &str = "plugin:event|emit";
 pub(crate) const EMIT_TO: &str = "plugin:event|emit_to";
 
-/// Emits events to the callers that listen. Cheap to clone; get one from
-/// [`Router::emitter`](crate::Router::emitter), or take it as a command argument.
-///
-/// ```
-/// use gatehouse_runtime::Emitter;
-///
-/// // #[gatehouse::command]
-/// fn save(name: String, events: Emitter) -> Result<(), gatehouse_runtime::RpcError> {
-///     // … save it …
-///     events.emit("saved", &name)?;
-///     Ok(())
-/// }
-/// ```
-#[derive(Clone)]
-pub struct Emitter {
-    hub: Arc<EventHub>,
-}
-
-impl Emitter {
-    pub(crate) fn new(hub: Arc<EventHub>) -> Self {
-        Self { hub }
-    }
-
-    /// Sends `event` with `payload` to every listener; returns how many received it.
-    ///
-    /// # Errors
-    ///
-    /// An invalid event name, or a payload that cannot be serialised.
-    pub fn emit<P: Serialize + ?Sized>(&self, event: &str, payload: &P) -> Result<usize, RpcError> {
-        self.hub.emit(None, event, payload)
-    }
-
-    /// Sends `event` with `payload` to the listeners of window `label` only.
-    ///
-    /// # Errors
-    ///
-    /// An invalid event name, or a payload that cannot be serialised.
-    pub fn emit_to<P: Serialize + ?Sized>(
-        &self,
-        label: &str,
-        event: &str,
-        payload: &P,
-    ) -> Result<usize, RpcError> {
-        self.hub.emit(Some(label), event, payload)
-    }
-}
-
-impl fmt::Debug for Emitter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Emitter").finish_non_exhaustive()
-    }
-}
-
 impl<'a> FromInvoke<'a> for Emitter {
     fn from_invoke(invocation: &Invocation<'a>) -> Result<Self, RpcError> {
         Ok(invocation.emitter())
-    }
-}
-
-impl EventHub {
-    pub(crate) fn emitter(self: &Arc<Self>) -> Emitter {
-        Emitter::new(Arc::clone(self))
     }
 }
 
