@@ -63,9 +63,10 @@ pub use gatehouse_runtime::{
     Acl, AclBuilder, AclError, AclProblem, BaseDirs, Bits, BuildError, BuildProblem, Caller,
     CallerInfo, Capability, CapabilityBuilder, Channel, Command, CommandEntry, CommandId,
     CommandInfo, CommandScope, Emitter, ErrorCode, FromInvoke, GlobalScope, GrantSet, Handled,
-    IntoCommandError, Invocation, Origin, Outbound, OutboundReceiver, PathEntry, PathScope,
-    PathScopeError, Reply, Requirements, Router, RouterBuilder, RpcError, Scope, ScopeEntry,
-    ScopeList, ScopeValues, SendError, State, CHANNEL_METHOD,
+    IntoCommandError, Invocation, LabelGlob, Origin, Outbound, OutboundReceiver, PathEntry,
+    PathScope, PathScopeError, PatternError, Reply, Requirements, Router, RouterBuilder,
+    RpcError, Scope, ScopeEntry, ScopeList, ScopeValues, SendError, State, UrlPattern,
+    CHANNEL_METHOD,
 };
 /// The application facts and base directories behind Tauri's `core:app` and `core:path`.
 #[doc(inline)]
@@ -151,15 +152,19 @@ pub use gatehouse_macros::command;
 ///
 /// It includes `OUT_DIR/gatehouse_acl.rs`, which the build script writes with
 /// `gatehouse_build::build()`; using it without that build script is a compile error naming the
-/// missing file. Loading it costs nothing: the tables are `static` data.
+/// missing file. Loading it costs nothing: the tables are `static` data, with every label glob
+/// and URL pattern already parsed by the build.
 #[macro_export]
 macro_rules! acl {
-    () => {
-        ::core::clone::Clone::clone(::core::include!(::core::concat!(
-            ::core::env!("OUT_DIR"),
-            "/gatehouse_acl.rs"
-        )))
-    };
+    () => {{
+        mod __gatehouse_acl {
+            ::core::include!(::core::concat!(
+                ::core::env!("OUT_DIR"),
+                "/gatehouse_acl.rs"
+            ));
+        }
+        ::core::clone::Clone::clone(&__gatehouse_acl::ACL)
+    }};
 }
 
 /// Lists the commands a router serves: `commands![add, notes::read_note]`.

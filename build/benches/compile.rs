@@ -34,8 +34,8 @@ use std::path::{Path, PathBuf};
 mod tauri_style;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
+use gatehouse::{Caller, CallerInfo, CommandId, LabelGlob, Router};
 use gatehouse_build::{Builder, ResolvedAcl};
-use gatehouse_runtime::{Caller, CallerInfo, CommandId, Router};
 use tauri_style::{ExecutionContext, ResolvedCommand, TauriAuthority};
 
 /// (permissions, capabilities) per case.
@@ -254,10 +254,10 @@ impl FromResolved for TauriAuthority {
         let mut denied_commands: BTreeMap<String, Vec<ResolvedCommand>> = BTreeMap::new();
         let mut scope_id = 0;
         for cap in &acl.capabilities {
-            let globs = |labels: &[String]| -> Vec<glob::Pattern> {
+            let globs = |labels: &[LabelGlob]| -> Vec<glob::Pattern> {
                 labels
                     .iter()
-                    .map(|l| glob::Pattern::new(l).expect("valid glob"))
+                    .map(|l| glob::Pattern::new(l.as_str()).expect("valid glob"))
                     .collect()
             };
             let resolved = ResolvedCommand {

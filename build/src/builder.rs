@@ -178,8 +178,12 @@ impl Builder {
             diagnostics,
             read_paths,
         } = checked;
+        let out_dir = self
+            .out_dir
+            .clone()
+            .or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from));
         if self.emit_cargo {
-            for path in &read_paths {
+            for path in watched(&read_paths, out_dir.as_deref()) {
                 println!("cargo:rerun-if-changed={}", path.display());
             }
             for d in diagnostics
@@ -194,14 +198,17 @@ impl Builder {
         if resolve::has_errors(&diagnostics) {
             return Err(Error::Invalid { diagnostics });
         }
-        let out_dir = self
-            .out_dir
-            .clone()
-            .or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from))
-            .ok_or(Error::NoOutDir)?;
+        let runtime: syn::Path = syn::parse_str(&self.runtime_path).map_err(|e| Error::Invalid {
+            diagnostics: vec![Diagnostic::general(
+                Severity::Error,
+                format!("`{}` is not a Rust path: {e}", self.runtime_path),
+            )
+            .help("`Builder::runtime_path` takes the path of Gatehouse's private module, such as `::gatehouse::__private`")],
+        })?;
+        let out_dir = out_dir.ok_or(Error::NoOutDir)?;
         let rust_path = out_dir.join("gatehouse_acl.rs");
         let json_path = out_dir.join("gatehouse_acl.json");
-        write_if_changed(&rust_path, &generate::rust(&acl, &self.runtime_path))?;
+        write_if_changed(&rust_path, &generate::rust(&acl, &runtime))?;
         write_if_changed(&json_path, &generate::json(&acl))?;
         Ok(Output {
             acl,
@@ -578,9 +585,87 @@ fn read_source(root: &Path, path: &Path) -> Result<Source, Error> {
     Ok(source)
 }
 
+/// What to announce with `cargo:rerun-if-changed` for the paths a build read.
+///
+/// Cargo reruns the build script on *every* build for a path that does not exist, so a missing
+/// path (a `permissions/` folder a small application does not need) is watched through its
+/// nearest existing ancestor, where its creation shows. Cargo scans a watched folder with
+/// everything in it, so an ancestor that holds the target folder (`out_dir` is inside it) would
+/// change at every build: such a missing path is not watched at all, and its creation is
+/// noticed with the next change to a watched file (a capability, a source file).
+pub(crate) fn watched(paths: &[PathBuf], out_dir: Option<&Path>) -> Vec<PathBuf> {
+    let out_dir = out_dir.map(|d| d.canonicalize().unwrap_or_else(|_| d.to_owned()));
+    let mut watched: Vec<PathBuf> = Vec::new();
+    for path in paths {
+        let existing = path.ancestors().find(|a| {
+            let a = if a.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                a
+            };
+            a.exists()
+        });
+        let Some(existing) = existing else { continue };
+        let existing = if existing.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            existing
+        };
+        if existing != path.as_path() {
+            let holds_output = out_dir.as_ref().is_some_and(|out| {
+                existing
+                    .canonicalize()
+                    .is_ok_and(|ancestor| out.starts_with(ancestor))
+            });
+            if holds_output {
+                continue;
+            }
+        }
+        if !watched.iter().any(|w| w == existing) {
+            watched.push(existing.to_owned());
+        }
+    }
+    watched
+}
+
 fn write_if_changed(path: &Path, text: &str) -> Result<(), Error> {
     if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
         return Ok(());
     }
     std::fs::write(path, text).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_paths_are_watched_through_an_ancestor_that_does_not_hold_the_output() {
+        let root = std::env::temp_dir().join(format!("gatehouse-watched-{}", std::process::id()));
+        let app = root.join("app");
+        let out = root.join("target/debug/build/app/out");
+        std::fs::create_dir_all(app.join("capabilities")).expect("folders");
+        std::fs::create_dir_all(&out).expect("folders");
+        let capabilities = app.join("capabilities");
+        let permissions = app.join("permissions");
+        let glob = app.join("capabilities/*.json");
+        // The output is beside the application (a workspace's target folder): the missing
+        // folder is watched through the application's folder, where its creation shows.
+        assert_eq!(
+            watched(
+                &[permissions.clone(), capabilities.clone(), glob.clone()],
+                Some(&out)
+            ),
+            [app.clone(), capabilities.clone()]
+        );
+        // The output is inside the application's folder (its own target folder): watching
+        // that folder would rerun every build, so the missing folder is not watched.
+        let inside = app.join("target/debug/build/app/out");
+        std::fs::create_dir_all(&inside).expect("folders");
+        assert_eq!(
+            watched(&[permissions, capabilities.clone(), glob], Some(&inside)),
+            [capabilities]
+        );
+        std::fs::remove_dir_all(&root).expect("cleanup");
+    }
 }

@@ -108,7 +108,7 @@ pub mod __fuzz {
         };
         let (acl, mut more) = resolve::resolve(&owners, &capability_files, target);
         diagnostics.append(&mut more);
-        let rust = crate::generate::rust(&acl, "::gatehouse");
+        let rust = crate::generate::rust(&acl, &syn::parse_quote!(::gatehouse::__private));
         let json = crate::generate::json(&acl);
         (acl, rust, json, diagnostics)
     }

@@ -37,7 +37,8 @@ pub fn export_plugin(name: &str) -> Result<Plugin, Error> {
         });
     }
     let checked = check_plugin(name, &root)?;
-    for path in &checked.watched {
+    let out_dir = std::env::var_os("OUT_DIR").map(PathBuf::from);
+    for path in crate::builder::watched(&checked.watched, out_dir.as_deref()) {
         println!("cargo:rerun-if-changed={}", path.display());
     }
     let CheckedPlugin {

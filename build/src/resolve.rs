@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use gatehouse_runtime::__private::closest;
+use gatehouse_acl::{closest, LabelGlob, UrlPattern};
 use serde::Serialize;
 
 use crate::diagnostic::{Diagnostic, Severity, Source};
@@ -94,14 +94,14 @@ pub struct ResolvedCapability {
     pub identifier: String,
     /// What it is for.
     pub description: String,
-    /// Globs over window labels.
-    pub windows: Vec<String>,
-    /// Globs over webview labels.
-    pub webviews: Vec<String>,
+    /// Globs over window labels, parsed.
+    pub windows: Vec<LabelGlob>,
+    /// Globs over webview labels, parsed.
+    pub webviews: Vec<LabelGlob>,
     /// Whether it applies to local frontends.
     pub local: bool,
-    /// Remote URL patterns.
-    pub remote: Vec<String>,
+    /// Remote URL patterns, parsed.
+    pub remote: Vec<UrlPattern>,
     /// Commands allowed.
     pub allow: BTreeSet<String>,
     /// Commands denied.
@@ -231,7 +231,7 @@ pub(crate) fn resolve_with(
     let active = r.check_capabilities(capability_files);
     let reached = r.reached(&active);
     r.check_sets(&reached);
-    let acl = r.capabilities(&active);
+    let acl = r.capabilities(active);
     (acl, r.diagnostics)
 }
 
@@ -245,8 +245,17 @@ pub(crate) struct Resolver<'a> {
     pub(crate) known_commands: Vec<HashSet<String>>,
 }
 
-/// A capability for the target, with the file it is in.
-pub(crate) type Active<'a> = Vec<(&'a Source, &'a Capability)>;
+/// A capability for the target, with the file it is in and the callers it selects.
+pub(crate) type Active<'a> = Vec<(&'a Source, &'a Capability, Selectors)>;
+
+/// A capability's label globs and URL patterns, parsed once (those that do not parse are
+/// reported, and left out).
+#[derive(Debug, Default)]
+pub(crate) struct Selectors {
+    pub(crate) windows: Vec<LabelGlob>,
+    pub(crate) webviews: Vec<LabelGlob>,
+    pub(crate) remote: Vec<UrlPattern>,
+}
 
 impl<'a> Resolver<'a> {
     pub(crate) fn source(&self, owner: usize, file: usize) -> &'a Source {
@@ -445,7 +454,7 @@ impl<'a> Resolver<'a> {
         let mut reached = HashSet::new();
         let mut todo: Vec<String> = active
             .iter()
-            .flat_map(|(_, cap)| &cap.permissions)
+            .flat_map(|(_, cap, _)| &cap.permissions)
             .filter_map(|r| self.lookup(None, r.identifier()).ok())
             .collect();
         if self.options.plugin_alone {
@@ -490,24 +499,25 @@ impl<'a> Resolver<'a> {
                     .as_ref()
                     .is_none_or(|p| p.contains(&self.options.target));
                 if applies {
-                    self.check_capability(source, cap, Severity::Error);
-                    active.push((source, cap));
+                    let selectors = self.check_capability(source, cap, Severity::Error);
+                    active.push((source, cap, selectors));
                 } else {
-                    self.check_capability(source, cap, Severity::Warning);
+                    // Nothing of it is resolved: its parsed selectors are not needed.
+                    let _ = self.check_capability(source, cap, Severity::Warning);
                 }
             }
         }
         active
     }
 
-    fn capabilities(&mut self, active: &Active<'a>) -> ResolvedAcl {
+    fn capabilities(&mut self, active: Active<'a>) -> ResolvedAcl {
         let mut universe: BTreeSet<String> = BTreeSet::new();
         for owner in self.owners.iter().filter(|o| o.kind() != OwnerKind::Core) {
             universe.extend(owner.commands.iter().map(|c| owner.command_name(c)));
         }
         let mut resolved = Vec::new();
-        for (source, cap) in active {
-            let (out, unserved) = self.resolve_capability(cap);
+        for (source, cap, selectors) in active {
+            let (out, unserved) = self.resolve_capability(cap, selectors);
             if let Some(d) = unserved_warning(source, cap, &unserved) {
                 self.diagnostics.push(d);
             }
@@ -528,19 +538,19 @@ impl<'a> Resolver<'a> {
 
     /// The capability's grants, and for each of its references that names Tauri built-ins
     /// Gatehouse does not serve, the reference and how many such commands it names.
-    fn resolve_capability(&self, cap: &Capability) -> (ResolvedCapability, Vec<(String, usize)>) {
+    fn resolve_capability(
+        &self,
+        cap: &Capability,
+        selectors: Selectors,
+    ) -> (ResolvedCapability, Vec<(String, usize)>) {
         let target = self.options.target.as_str();
         let mut out = ResolvedCapability {
             identifier: cap.identifier.clone(),
             description: cap.description.clone().unwrap_or_default(),
-            windows: cap.windows.clone(),
-            webviews: cap.webviews.clone(),
+            windows: selectors.windows,
+            webviews: selectors.webviews,
             local: cap.local,
-            remote: cap
-                .remote
-                .as_ref()
-                .map(|r| r.urls.clone())
-                .unwrap_or_default(),
+            remote: selectors.remote,
             ..ResolvedCapability::default()
         };
         let mut unserved: Vec<(String, usize)> = Vec::new();
@@ -659,16 +669,18 @@ impl ResolvedAcl {
     ///
     /// # Errors
     ///
-    /// What the runtime finds wrong (invalid patterns); `Builder::check` reports these first.
-    pub fn to_acl(&self) -> Result<gatehouse_runtime::Acl, gatehouse_runtime::AclError> {
-        let mut builder = gatehouse_runtime::Acl::builder().commands(self.commands.iter().cloned());
+    /// What `gatehouse-acl` finds wrong (a capability identifier used twice, which
+    /// `Builder::check` reports first).
+    pub fn to_acl(&self) -> Result<gatehouse_acl::Acl, gatehouse_acl::AclError> {
+        let text = |s: &str| gatehouse_acl::Text::Owned(s.to_owned());
+        let mut builder = gatehouse_acl::Acl::builder().commands(self.commands.iter().cloned());
         for cap in &self.capabilities {
-            let mut c = gatehouse_runtime::Capability::builder(cap.identifier.clone())
+            let mut c = gatehouse_acl::Capability::builder(cap.identifier.clone())
                 .description(cap.description.clone())
-                .windows(cap.windows.iter().cloned())
-                .webviews(cap.webviews.iter().cloned())
+                .windows(cap.windows.iter().map(|g| text(g.as_str())))
+                .webviews(cap.webviews.iter().map(|g| text(g.as_str())))
                 .local(cap.local)
-                .remote(cap.remote.iter().cloned())
+                .remote(cap.remote.iter().map(|p| text(p.as_str())))
                 .allow(cap.allow.iter().cloned())
                 .deny(cap.deny.iter().cloned());
             for (command, values) in &cap.scopes {

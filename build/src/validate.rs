@@ -1,13 +1,13 @@
 //! Validation: the checks on permissions, sets and capabilities, each reporting every problem
 //! it finds as a diagnostic with its position. Resolution (`resolve.rs`) calls them as it goes.
 
-use gatehouse_runtime::__private::{check_label_glob, check_remote_pattern, closest};
+use gatehouse_acl::{closest, LabelGlob, UrlPattern};
 
 use std::collections::HashSet;
 
 use crate::diagnostic::{Diagnostic, Kind, Severity, Source};
 use crate::model::{Capability, Permission, PLATFORMS};
-use crate::resolve::{Entry, LookupError, OwnerKind, Resolver};
+use crate::resolve::{Entry, LookupError, OwnerKind, Resolver, Selectors};
 
 impl<'a> Resolver<'a> {
     /// A permission's own checks: platforms, and commands that exist.
@@ -207,37 +207,46 @@ impl<'a> Resolver<'a> {
         None
     }
 
-    /// A capability's own checks, and its references. `severity` is `Warning` for a
-    /// capability for another platform: Tauri skips those, and the plugins they name may not
-    /// be linked on this target at all (those references are not reported).
+    /// A capability's own checks, and its references; returns its label globs and URL
+    /// patterns, parsed (the ones that do not parse are reported here). `severity` is
+    /// `Warning` for a capability for another platform: Tauri skips those, and the plugins
+    /// they name may not be linked on this target at all (those references are not reported).
     pub(crate) fn check_capability(
         &mut self,
         source: &Source,
         cap: &Capability,
         severity: Severity,
-    ) {
+    ) -> Selectors {
         let first = self.diagnostics.len();
         let id = Some(cap.identifier.as_str());
         self.check_platforms(source, id, cap.platforms.as_deref());
-        for glob in cap.windows.iter().chain(&cap.webviews) {
-            if let Err(e) = check_label_glob(glob) {
-                self.diagnostics.push(Diagnostic::error(
-                    source,
-                    source.find_in(id, glob),
-                    format!("invalid label glob `{glob}`: {e}"),
-                ));
+        let mut selectors = Selectors::default();
+        for (globs, parsed) in [
+            (&cap.windows, &mut selectors.windows),
+            (&cap.webviews, &mut selectors.webviews),
+        ] {
+            for glob in globs {
+                match LabelGlob::new(glob.clone()) {
+                    Ok(g) => parsed.push(g),
+                    Err(e) => self.diagnostics.push(Diagnostic::error(
+                        source,
+                        source.find_in(id, glob),
+                        format!("invalid label glob `{glob}`: {e}"),
+                    )),
+                }
             }
         }
         for url in cap.remote.iter().flat_map(|r| &r.urls) {
-            if let Err(e) = check_remote_pattern(url) {
-                self.diagnostics.push(
+            match UrlPattern::new(url.clone()) {
+                Ok(p) => selectors.remote.push(p),
+                Err(e) => self.diagnostics.push(
                     Diagnostic::error(
                         source,
                         source.find_in(id, url),
                         format!("invalid URL pattern `{url}`: {e}"),
                     )
-                    .help("write a URL pattern such as `https://*.example.com`"),
-                );
+                    .help("a pattern is a scheme, a host, an optional port and path, with `*` for any run of characters: `https://*.example.com`, `http://localhost:*`"),
+                ),
             }
         }
         let remote = cap.remote.as_ref().is_some_and(|r| !r.urls.is_empty());
@@ -304,5 +313,6 @@ impl<'a> Resolver<'a> {
                 }
             }
         }
+        selectors
     }
 }

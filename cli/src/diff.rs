@@ -169,10 +169,16 @@ fn selectors(
         (&before.windows, &after.windows, "window"),
         (&before.webviews, &after.webviews, "webview"),
     ] {
-        for glob in new.iter().filter(|g| !old.iter().any(|o| covers(o, g))) {
+        for glob in new
+            .iter()
+            .filter(|g| !old.iter().any(|o| covers(o.as_str(), g.as_str())))
+        {
             push(What::WindowGlobWidened, format!("{list} `{glob}`"));
         }
-        for glob in old.iter().filter(|g| !new.iter().any(|n| covers(n, g))) {
+        for glob in old
+            .iter()
+            .filter(|g| !new.iter().any(|n| covers(n.as_str(), g.as_str())))
+        {
             push(What::WindowGlobNarrowed, format!("{list} `{glob}`"));
         }
     }

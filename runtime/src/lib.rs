@@ -46,7 +46,6 @@ mod log;
 mod lookup;
 mod outbound;
 mod path_scope;
-mod pattern;
 mod problem;
 mod reply;
 mod router;
@@ -65,7 +64,8 @@ pub mod stdio;
 pub mod ws;
 
 pub use acl::{
-    Acl, AclBuilder, AclError, AclProblem, Capability, CapabilityBuilder, List, ScopeEntry, Text,
+    Acl, AclBuilder, AclError, AclProblem, Capability, CapabilityBuilder, LabelGlob, List,
+    PatternError, ScopeEntry, Text, UrlPattern,
 };
 pub use bitset::{Bits, CommandId};
 pub use caller::{Caller, CallerInfo, GrantSet, Origin};
@@ -102,25 +102,12 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
 
-    pub use crate::acl::{closest, Acl, Capability, ScopeEntry, Text};
-
-    /// Checks a label glob as the router will compile it; used by the build step.
-    ///
-    /// # Errors
-    ///
-    /// Why the glob is invalid.
-    pub fn check_label_glob(glob: &str) -> Result<(), String> {
-        crate::pattern::LabelGlob::new(glob).map(|_| ())
-    }
-
-    /// Checks a remote URL pattern as the router will compile it; used by the build step.
-    ///
-    /// # Errors
-    ///
-    /// Why the pattern is invalid.
-    pub fn check_remote_pattern(pattern: &str) -> Result<(), String> {
-        crate::pattern::RemotePattern::new(pattern).map(|_| ())
-    }
+    /// The static tables `gatehouse-build` generates (`gatehouse::acl!()`): globs and URL
+    /// patterns arrive parsed.
+    pub use gatehouse_acl::{
+        Acl, Capability, GlobToken, LabelGlob, List, Port, ScopeEntry, Text, UrlPattern,
+        Wildcard,
+    };
 
     /// The connection engine's entry, for fuzz targets.
     #[cfg(any(feature = "ws", feature = "stdio"))]

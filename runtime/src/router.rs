@@ -20,7 +20,6 @@ use crate::jsonrpc::{self, Message, Request};
 use crate::limits::{self, Limits};
 use crate::lookup::Lookup;
 use crate::outbound::Outbound;
-use crate::pattern::{LabelGlob, RemotePattern};
 use crate::call::budget::{Budget, ConnectionWork};
 use crate::call::reader::{self, RequestId};
 use crate::call::scan::Scanner;
@@ -39,7 +38,6 @@ pub struct Router {
 struct Inner {
     id: u64,
     acl: Acl,
-    rules: Vec<CompiledRule>,
     lookup: Lookup,
     entries: Box<[Option<CommandEntry>]>,
     states: StateMap,
@@ -49,12 +47,6 @@ struct Inner {
     limits: Limits,
     /// Turns at the blocking pool for all callers together ([`Limits::max_blocking_threads`]).
     blocking_threads: Arc<tokio::sync::Semaphore>,
-}
-
-struct CompiledRule {
-    windows: Vec<LabelGlob>,
-    webviews: Vec<LabelGlob>,
-    remote: Vec<RemotePattern>,
 }
 
 impl Router {
@@ -152,25 +144,20 @@ impl Router {
         let mut allow = vec![0u64; len];
         let mut deny = vec![0u64; len];
         let mut applied = Vec::new();
+        // Read once; a URL that is not as a browser writes it matches no pattern.
         let url = match &info.origin {
             Origin::Local => None,
-            Origin::Remote(u) => url::Url::parse(u).ok(),
+            Origin::Remote(u) => gatehouse_acl::RemoteUrl::parse(u),
         };
         let webview = info.webview.as_deref().unwrap_or(&info.window);
-        for (index, (cap, rule)) in inner
-            .acl
-            .capabilities()
-            .iter()
-            .zip(&inner.rules)
-            .enumerate()
-        {
-            let label = rule.windows.iter().any(|g| g.matches(&info.window))
-                || rule.webviews.iter().any(|g| g.matches(webview));
+        for (index, cap) in inner.acl.capabilities().iter().enumerate() {
+            let label = cap.windows().iter().any(|g| g.matches(&info.window))
+                || cap.webviews().iter().any(|g| g.matches(webview));
             let origin = match &info.origin {
                 Origin::Local => cap.local(),
                 Origin::Remote(_) => url
                     .as_ref()
-                    .is_some_and(|u| rule.remote.iter().any(|p| p.matches(u))),
+                    .is_some_and(|u| cap.remote().iter().any(|p| p.matches_url(u))),
             };
             if label && origin {
                 applied.push(index);
@@ -738,22 +725,6 @@ impl RouterBuilder {
         for state in &self.duplicate_states {
             tracing::warn!(state, "state managed twice; the first value is kept");
         }
-        let mut rules = Vec::new();
-        for cap in self.acl.capabilities() {
-            // Patterns were validated above; a failure here has already been reported.
-            let globs = |list: &[crate::acl::Text]| -> Vec<LabelGlob> {
-                list.iter().filter_map(|g| LabelGlob::new(g).ok()).collect()
-            };
-            rules.push(CompiledRule {
-                windows: globs(cap.windows()),
-                webviews: globs(cap.webviews()),
-                remote: cap
-                    .remote()
-                    .iter()
-                    .filter_map(|p| RemotePattern::new(p).ok())
-                    .collect(),
-            });
-        }
         if !problems.is_empty() {
             return Err(BuildError { problems });
         }
@@ -763,7 +734,6 @@ impl RouterBuilder {
                 id: NEXT_ROUTER_ID.fetch_add(1, Ordering::Relaxed),
                 lookup,
                 entries: entries.into(),
-                rules,
                 states: self.states,
                 explain_denials: self.explain_denials,
                 max_batch: self.max_batch,

@@ -174,14 +174,4 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
-    /// A capability's remote URL pattern does not compile.
-    #[error("capability `{capability}`: invalid remote URL pattern `{pattern}`: {message}")]
-    RemotePattern {
-        /// The capability.
-        capability: String,
-        /// The pattern.
-        pattern: String,
-        /// Why it is invalid.
-        message: String,
-    },
 }

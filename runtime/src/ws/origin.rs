@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use url::Url;
 
+use crate::acl::UrlPattern;
 use crate::caller::Origin;
-use crate::pattern::RemotePattern;
 
 /// Why a request is refused: a status and a short reason, shown to the client as plain text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,11 +29,11 @@ pub(crate) struct Site {
     hosts: Vec<String>,
     /// The same, as `http://` origins.
     origins: Vec<String>,
-    remote: Vec<RemotePattern>,
+    remote: Vec<UrlPattern>,
 }
 
 impl Site {
-    pub(crate) fn new(addr: SocketAddr, remote: Vec<RemotePattern>) -> Self {
+    pub(crate) fn new(addr: SocketAddr, remote: Vec<UrlPattern>) -> Self {
         let port = addr.port();
         let mut hosts = vec![
             format!("127.0.0.1:{port}"),
@@ -111,7 +111,7 @@ impl Site {
         // host, a port only when not the default; no path, user info, query or fragment.
         let canonical =
             matches!(url.scheme(), "http" | "https") && url.origin().ascii_serialization() == text;
-        if canonical && self.remote.iter().any(|p| p.matches(&url)) {
+        if canonical && self.remote.iter().any(|p| p.matches(text)) {
             return Ok(Origin::Remote(text.to_owned()));
         }
         Err(NOT_ALLOWED)
@@ -128,7 +128,7 @@ mod tests {
     fn site() -> Site {
         let remote = ["https://*.example.com", "http://127.0.0.1:7000"]
             .iter()
-            .map(|p| RemotePattern::new(p).expect("valid pattern"))
+            .map(|p| UrlPattern::new(*p).expect("valid pattern"))
             .collect();
         Site::new(SocketAddr::from(([127, 0, 0, 1], PORT)), remote)
     }

@@ -24,7 +24,6 @@ use super::token::{Tokens, Window};
 use super::Error;
 use crate::limits::Limits;
 use crate::log::warn_limited;
-use crate::pattern::RemotePattern;
 use crate::router::Router;
 
 /// How long [`ServerHandle::shutdown`] waits for connections to close.
@@ -66,8 +65,8 @@ impl ServerBuilder {
     /// # Errors
     ///
     /// [`Error::NotLoopback`] for an address other than loopback, [`Error::Bind`] when it
-    /// cannot be bound, [`Error::Frontend`] when the frontend folder is not a readable folder,
-    /// [`Error::RemotePattern`] when a capability's remote URL pattern does not compile.
+    /// cannot be bound, [`Error::Frontend`] when the frontend folder is not a readable folder.
+    /// (Remote URL patterns were parsed with the ACL: they cannot fail here.)
     pub async fn build(self) -> Result<Server, Error> {
         if !self.addr.ip().is_loopback() {
             return Err(Error::NotLoopback(self.addr));
@@ -76,18 +75,14 @@ impl ServerBuilder {
             None => None,
             Some(path) => Some(canonical_folder(path).await?),
         };
-        let mut remote = Vec::new();
-        for capability in self.router.acl().capabilities() {
-            for pattern in capability.remote() {
-                remote.push(RemotePattern::new(pattern).map_err(|message| {
-                    Error::RemotePattern {
-                        capability: capability.identifier().to_owned(),
-                        pattern: pattern.to_string(),
-                        message,
-                    }
-                })?);
-            }
-        }
+        // Parsed with the ACL; the server keeps its own list of every remote pattern.
+        let remote: Vec<_> = self
+            .router
+            .acl()
+            .capabilities()
+            .iter()
+            .flat_map(|capability| capability.remote().iter().cloned())
+            .collect();
         let listener = TcpListener::bind(self.addr)
             .await
             .map_err(|source| Error::Bind {
