@@ -64,9 +64,9 @@ pub use gatehouse_runtime::{
     CallerInfo, Capability, CapabilityBuilder, Channel, Command, CommandEntry, CommandId,
     CommandInfo, CommandScope, Emitter, ErrorCode, FromInvoke, GlobalScope, GrantSet, Handled,
     IntoCommandError, Invocation, LabelGlob, Origin, Outbound, OutboundReceiver, PathEntry,
-    PathScope, PathScopeError, PatternError, Reply, Requirements, Router, RouterBuilder,
-    RpcError, Scope, ScopeEntry, ScopeList, ScopeValues, SendError, State, UrlPattern,
-    CHANNEL_METHOD,
+    PathScope, PathScopeError, PatternError, Reply, Requirements, Router, RouterBuilder, RpcError,
+    Scope, ScopeEntry, ScopeList, ScopeValues, ScopedDirEntry, ScopedReadDir, SendError, State,
+    UrlPattern, CHANNEL_METHOD,
 };
 /// The application facts and base directories behind Tauri's `core:app` and `core:path`.
 #[doc(inline)]

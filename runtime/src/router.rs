@@ -10,6 +10,9 @@ use serde_json::value::RawValue;
 
 use crate::acl::{closest, Acl};
 use crate::bitset::{words_for, CommandId};
+use crate::call::budget::{Budget, ConnectionWork};
+use crate::call::reader::{self, RequestId};
+use crate::call::scan::Scanner;
 use crate::caller::{Caller, CallerInfo, GrantSet, Origin};
 use crate::command::{CommandEntry, Handled, Reply};
 use crate::error::{BuildError, BuildProblem, ErrorCode, RpcError};
@@ -20,9 +23,6 @@ use crate::jsonrpc::{self, Message, Request};
 use crate::limits::{self, Limits};
 use crate::lookup::Lookup;
 use crate::outbound::Outbound;
-use crate::call::budget::{Budget, ConnectionWork};
-use crate::call::reader::{self, RequestId};
-use crate::call::scan::Scanner;
 use crate::unwind::{panicked, CatchUnwind};
 
 static NEXT_ROUTER_ID: AtomicU64 = AtomicU64::new(1);
@@ -569,7 +569,11 @@ fn write_batch(out: &mut Vec<u8>, replies: Vec<Vec<u8>>, max_response: usize) {
         }
         if out.len() + reply.len() + 1 > max_response {
             let id = reader::outline(&reply, usize::MAX).shape.id();
-            jsonrpc::write_error(out, id.reply_id(), &limits::response_too_large(max_response));
+            jsonrpc::write_error(
+                out,
+                id.reply_id(),
+                &limits::response_too_large(max_response),
+            );
         } else {
             out.extend_from_slice(&reply);
         }

@@ -34,11 +34,6 @@ use self::compile::Compiled;
 use self::root::Root;
 use self::walk::{Found, Mode, Walk};
 
-#[allow(
-    unreachable_pub,
-    unused_imports,
-    reason = "the crate root is to re-export them beside `PathScope` (lib.rs)"
-)]
 pub use self::entry::{ScopedDirEntry, ScopedReadDir};
 pub use self::error::PathScopeError;
 
