@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use abuse_support::*;
 use futures_util::{SinkExt, StreamExt};
-use gatehouse::limits::{TOO_MANY_IN_FLIGHT, RESPONSE_TOO_LARGE};
+use gatehouse::limits::{RESPONSE_TOO_LARGE, TOO_MANY_IN_FLIGHT};
 use gatehouse::ws::Limits;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
@@ -54,7 +54,13 @@ async fn batches_of_blocking_work_from_a_read_only_window() {
     let limits = Limits::default();
     let app = App::start(limits.clone()).await;
     let mut main = app.open(&app.main).await;
-    call(&mut main, 1, "write_note", json!({ "name": "a", "text": "hello" })).await;
+    call(
+        &mut main,
+        1,
+        "write_note",
+        json!({ "name": "a", "text": "hello" }),
+    )
+    .await;
     let read = json!({ "name": "a" });
     let unloaded = p99(&mut main, SAMPLES, "read_note", read.clone()).await;
     let before = rss();
@@ -90,7 +96,10 @@ async fn batches_of_blocking_work_from_a_read_only_window() {
         "{most} blocking bodies of one connection ran at once (limit {})",
         limits.max_blocking
     );
-    assert!(started > 0, "the attack ran nothing: the test would prove nothing");
+    assert!(
+        started > 0,
+        "the attack ran nothing: the test would prove nothing"
+    );
     assert_eq!(
         started, later,
         "blocking work of a gone connection was still starting a second after it left"
@@ -109,8 +118,20 @@ async fn large_replies_to_a_window_that_never_reads() {
     let app = App::start(limits).await;
     let mut main = app.open(&app.main).await;
     let big = "x".repeat(256 << 10);
-    call(&mut main, 1, "write_note", json!({ "name": "big", "text": big })).await;
-    call(&mut main, 2, "write_note", json!({ "name": "a", "text": "hello" })).await;
+    call(
+        &mut main,
+        1,
+        "write_note",
+        json!({ "name": "big", "text": big }),
+    )
+    .await;
+    call(
+        &mut main,
+        2,
+        "write_note",
+        json!({ "name": "a", "text": "hello" }),
+    )
+    .await;
     let read = json!({ "name": "a" });
     let unloaded = p99(&mut main, SAMPLES, "read_note", read.clone()).await;
     let before = rss();
@@ -150,7 +171,13 @@ async fn large_events_to_a_listener_that_never_reads() {
     let _serial = ONE_AT_A_TIME.lock().await;
     let app = App::start(Limits::default()).await;
     let mut main = app.open(&app.main).await;
-    call(&mut main, 1, "write_note", json!({ "name": "a", "text": "hello" })).await;
+    call(
+        &mut main,
+        1,
+        "write_note",
+        json!({ "name": "a", "text": "hello" }),
+    )
+    .await;
     let read = json!({ "name": "a" });
     let unloaded = p99(&mut main, SAMPLES, "read_note", read.clone()).await;
     let before = rss();
@@ -164,7 +191,13 @@ async fn large_events_to_a_listener_that_never_reads() {
     let big = "x".repeat(256 << 10);
     for id in 0..400u64 {
         let name = format!("n{}", id % 4);
-        call(&mut main, 10 + id, "write_note", json!({ "name": name, "text": big })).await;
+        call(
+            &mut main,
+            10 + id,
+            "write_note",
+            json!({ "name": name, "text": big }),
+        )
+        .await;
     }
     let during = rss();
     let loaded = p99(&mut main, SAMPLES, "read_note", read.clone()).await;
@@ -172,8 +205,16 @@ async fn large_events_to_a_listener_that_never_reads() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = p99(&mut main, SAMPLES, "read_note", read).await;
 
-    assert_memory_bounded("events queued for a listener that never reads", before, during);
-    assert_latency_bounded("events queued for a listener that never reads", unloaded, loaded);
+    assert_memory_bounded(
+        "events queued for a listener that never reads",
+        before,
+        during,
+    );
+    assert_latency_bounded(
+        "events queued for a listener that never reads",
+        unloaded,
+        loaded,
+    );
     assert_latency_bounded("after the listener left", unloaded, after);
 }
 
@@ -197,7 +238,10 @@ async fn a_batch_over_the_in_flight_limit_is_answered_entry_by_entry() {
     let ran = entries.iter().filter(|e| e.get("result").is_some()).count();
     assert_eq!(ran, 8, "{reply}");
     assert_eq!(refused.len(), 12, "{reply}");
-    assert!(refused.iter().all(|id| (108..120).contains(id)), "{refused:?}");
+    assert!(
+        refused.iter().all(|id| (108..120).contains(id)),
+        "{refused:?}"
+    );
     assert_eq!(app.notes.started.load(Ordering::SeqCst), 8);
     // The refusal counted nothing against the connection: the next batch runs in full.
     let text = batch(200, 8, "list_notes", &json!({}));
@@ -219,7 +263,13 @@ async fn a_reply_over_the_response_limit_is_an_error() {
     let app = App::start(Limits::default().max_response_bytes(1024)).await;
     let mut main = app.open(&app.main).await;
     let big = "x".repeat(4096);
-    call(&mut main, 1, "write_note", json!({ "name": "big", "text": big })).await;
+    call(
+        &mut main,
+        1,
+        "write_note",
+        json!({ "name": "big", "text": big }),
+    )
+    .await;
     let reply = call(&mut main, 2, "read_note", json!({ "name": "big" })).await;
     assert_eq!(reply["error"]["code"], json!(RESPONSE_TOO_LARGE), "{reply}");
     assert_eq!(reply["error"]["data"]["limit"], json!(1024), "{reply}");
@@ -244,11 +294,13 @@ async fn open_as(addr: std::net::SocketAddr, origin: &str, token: &str) -> Ws {
 
 async fn next_json(ws: &mut Ws) -> Value {
     loop {
-        match tokio::time::timeout(WAIT, ws.next()).await.expect("in time") {
+        match tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("in time")
+        {
             Some(Ok(Message::Text(text))) => return serde_json::from_str(&text).expect("JSON"),
             Some(Ok(_)) => {}
             other => panic!("expected a message, got {other:?}"),
         }
     }
 }
-

@@ -108,11 +108,16 @@ async fn a_reply_nested_too_deep_fails_its_call_at_once_and_is_not_answered() {
         took < Duration::from_secs(10),
         "the call waited {took:?}, as for its timeout"
     );
-    let exit = tokio::time::timeout(WAIT, child.exited()).await.expect("exits");
+    let exit = tokio::time::timeout(WAIT, child.exited())
+        .await
+        .expect("exits");
     assert!(exit.success(), "{exit}");
     let written = std::fs::read_to_string(&seen).unwrap_or_default();
     let _ = std::fs::remove_file(&seen);
-    assert_eq!(written, "", "the core answered the child's reply: {written}");
+    assert_eq!(
+        written, "",
+        "the core answered the child's reply: {written}"
+    );
 }
 
 /// Sends one batch of 200 blocking calls, prints the reply's outcome counts as JSON on stderr.
