@@ -313,7 +313,6 @@ impl EventHub {
 
     /// How many listeners `event` has (connections that are gone included until they are
     /// dropped).
-
     #[cfg(test)]
     pub(crate) fn listener_count(&self, event: &str) -> usize {
         self.registry().events.get(event).map_or(0, |l| l.len())
