@@ -83,7 +83,7 @@ timed_build() {
     start=$(now)
     # shellcheck disable=SC2086 # $flags is empty or one flag
     CARGO_TARGET_DIR=$target cargo build --offline -v $flags --manifest-path "$app/Cargo.toml" >"$log" 2>&1 || {
-        cat "$log" >&2
+        tail -n 40 "$log" >&2
         return 1
     }
     end=$(now)

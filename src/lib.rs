@@ -60,17 +60,23 @@
 
 #[doc(inline)]
 pub use gatehouse_runtime::{
-    Acl, AclBuilder, AclError, AclProblem, BaseDirs, Bits, BuildError, BuildProblem, Caller,
-    CallerInfo, Capability, CapabilityBuilder, Channel, Command, CommandEntry, CommandId,
-    CommandInfo, CommandScope, Emitter, ErrorCode, FromInvoke, GlobalScope, GrantSet, Handled,
-    IntoCommandError, Invocation, LabelGlob, Origin, Outbound, OutboundReceiver, PathEntry,
-    PathScope, PathScopeError, PatternError, Reply, Requirements, Router, RouterBuilder, RpcError,
-    Scope, ScopeEntry, ScopeList, ScopeValues, ScopedDirEntry, ScopedReadDir, SendError, State,
+    Acl, AclBuilder, AclError, AclProblem, Bits, BuildError, BuildProblem, Caller, CallerInfo,
+    Capability, CapabilityBuilder, Channel, Command, CommandEntry, CommandId, CommandInfo,
+    CommandScope, Emitter, ErrorCode, FromInvoke, GlobalScope, GrantSet, Handled, IntoCommandError,
+    Invocation, LabelGlob, Origin, Outbound, OutboundReceiver, PatternError, Reply, Requirements,
+    Router, RouterBuilder, RpcError, Scope, ScopeEntry, ScopeList, ScopeValues, SendError, State,
     UrlPattern, CHANNEL_METHOD,
 };
 /// The application facts and base directories behind Tauri's `core:app` and `core:path`.
 #[doc(inline)]
 pub use gatehouse_runtime::{AppInfo, BaseDirectory};
+/// Files opened beneath directory handles, for commands that take paths (feature `fs`).
+#[cfg(feature = "fs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fs")))]
+#[doc(inline)]
+pub use gatehouse_runtime::{
+    BaseDirs, PathEntry, PathScope, PathScopeError, ScopedDirEntry, ScopedReadDir,
+};
 
 /// What a caller may cost the core: the [`Limits`](limits::Limits) every transport enforces,
 /// and the error codes a caller gets when it hits one.

@@ -45,6 +45,7 @@ mod jsonrpc;
 mod log;
 mod lookup;
 mod outbound;
+#[cfg(feature = "fs")]
 mod path_scope;
 mod problem;
 mod reply;
@@ -79,6 +80,8 @@ pub use error::{BuildError, BuildProblem, ErrorCode, RpcError};
 pub use event::Emitter;
 pub use extract::{FromInvoke, Invocation, Requirements, State};
 pub use outbound::{Outbound, OutboundReceiver, SendError};
+#[cfg(feature = "fs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fs")))]
 pub use path_scope::{
     BaseDirs, PathEntry, PathScope, PathScopeError, ScopedDirEntry, ScopedReadDir,
 };
